@@ -1,0 +1,538 @@
+//! Validation and compilation of a parsed catalog.
+//!
+//! Every reference is checked before anything is indexed, so the engine can
+//! rely on the invariants documented on [`Catalog`] without checking them.
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+
+use super::format::{RawCatalog, RawObligation};
+use super::{
+    AddOn, AddOnId, Catalog, CatalogError, Cluster, ClusterId, Feature, IdSet, Mode, ModeId, Names,
+    Obligation, OfferedProvider, Offering, Processing, Provider, ProviderId, Regime, Region,
+    RegionId, Route, Sector, list_ids,
+};
+
+/// The most features, regions or clusters a catalog may hold.
+const MAX_WIDE: usize = 4096;
+
+/// Validates a parsed catalog and compiles it for the engine.
+///
+/// # Errors
+/// The first problem found, naming the entry (`features[meeting_summary]`,
+/// `regions[EU]`, ...) and what is wrong with it.
+pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
+    if raw.version.trim().is_empty() {
+        return Err(invalid("version", "must not be empty"));
+    }
+    limit("providers", raw.providers.len(), IdSet::CAPACITY)?;
+    limit("modes", raw.modes.len(), IdSet::CAPACITY)?;
+    limit("compliance regimes", raw.compliance.len(), IdSet::CAPACITY)?;
+    limit("add-ons", raw.add_ons.len(), IdSet::CAPACITY)?;
+    limit("regions", raw.regions.len(), MAX_WIDE)?;
+    limit("clusters", raw.clusters.len(), MAX_WIDE)?;
+    limit("features", raw.features.len(), MAX_WIDE)?;
+    limit("sectors", raw.sectors.len(), MAX_WIDE)?;
+    for (kind, empty) in [
+        ("clusters", raw.clusters.is_empty()),
+        ("regions", raw.regions.is_empty()),
+        ("providers", raw.providers.is_empty()),
+        ("modes", raw.modes.is_empty()),
+    ] {
+        if empty {
+            return Err(invalid(kind, "at least one entry is required"));
+        }
+    }
+
+    let mut names = Names::default();
+    intern(
+        &mut names.clusters,
+        "clusters",
+        "cluster",
+        raw.clusters.iter().map(|c| &c.id),
+    )?;
+    intern(
+        &mut names.regions,
+        "regions",
+        "region",
+        raw.regions.iter().map(|r| &r.id),
+    )?;
+    intern(
+        &mut names.providers,
+        "providers",
+        "provider",
+        raw.providers.iter().map(|p| &p.id),
+    )?;
+    intern(
+        &mut names.features,
+        "features",
+        "feature",
+        raw.features.iter().map(|f| &f.id),
+    )?;
+    intern(
+        &mut names.compliance,
+        "compliance",
+        "compliance regime",
+        raw.compliance.iter().map(|c| &c.id),
+    )?;
+    intern(
+        &mut names.add_ons,
+        "add_ons",
+        "add-on",
+        raw.add_ons.iter().map(|a| &a.id),
+    )?;
+    intern(
+        &mut names.sectors,
+        "sectors",
+        "sector",
+        raw.sectors.iter().map(|s| &s.id),
+    )?;
+
+    // Modes are indexed in exposure order, so a lower ModeId is less exposure.
+    let mut by_exposure: Vec<&super::format::RawMode> = raw.modes.iter().collect();
+    by_exposure.sort_by_key(|m| m.exposure);
+    for pair in by_exposure.windows(2) {
+        if pair[0].exposure == pair[1].exposure {
+            return Err(CatalogError::ExposureTie {
+                first: pair[0].id.clone(),
+                second: pair[1].id.clone(),
+                rank: pair[0].exposure,
+            });
+        }
+    }
+    intern(
+        &mut names.modes,
+        "modes",
+        "mode",
+        by_exposure.iter().map(|m| &m.id),
+    )?;
+
+    let known = |table: &HashMap<Box<str>, u16>| {
+        let mut ids: Vec<&str> = table.keys().map(|k| &**k).collect();
+        ids.sort_unstable();
+        list_ids(ids)
+    };
+    let find = |table: &HashMap<Box<str>, u16>, entry: &str, kind: &'static str, id: &str| {
+        table
+            .get(id)
+            .copied()
+            .ok_or_else(|| CatalogError::DanglingReference {
+                entry: entry.to_owned(),
+                kind,
+                id: id.to_owned(),
+                known: known(table),
+            })
+    };
+    let region_ix = names.regions.clone();
+    let cluster_ix = names.clusters.clone();
+    let mode_ix = names.modes.clone();
+    let provider_ix = names.providers.clone();
+    let feature_ix = names.features.clone();
+    let add_on_ix = names.add_ons.clone();
+
+    let clusters: Vec<Cluster> = raw
+        .clusters
+        .iter()
+        .map(|c| Cluster {
+            id: c.id.as_str().into(),
+            name: c.name.as_str().into(),
+        })
+        .collect();
+
+    let mut regions = Vec::with_capacity(raw.regions.len());
+    for r in &raw.regions {
+        let entry = format!("regions[{}]", r.id);
+        regions.push(Region {
+            id: r.id.as_str().into(),
+            name: r.name.as_str().into(),
+            default_cluster: ClusterId(find(&cluster_ix, &entry, "cluster", &r.default_cluster)?),
+            default_mode: ModeId(find(&mode_ix, &entry, "mode", &r.default_mode)?),
+        });
+    }
+
+    let providers: Vec<Provider> = raw
+        .providers
+        .iter()
+        .map(|p| Provider {
+            id: p.id.as_str().into(),
+            name: p.name.as_str().into(),
+            third_party: p.third_party,
+        })
+        .collect();
+    let mut third_party = IdSet::EMPTY;
+    for (i, p) in providers.iter().enumerate() {
+        if p.third_party {
+            third_party.insert(i);
+        }
+    }
+
+    // Offerings, expanded to one per (mode, region, cluster). `only` keeps
+    // each offered provider's feature restriction for route compilation.
+    let mut offerings: Vec<Offering> = Vec::new();
+    let mut only: Vec<Vec<Option<Vec<u16>>>> = Vec::new();
+    let mut offering_at = vec![None; raw.modes.len() * regions.len() * clusters.len()];
+    let mut mode_offers = vec![IdSet::EMPTY; raw.modes.len()];
+    for m in &by_exposure {
+        let mode = ModeId(mode_ix[m.id.as_str()]);
+        if m.offerings.is_empty() {
+            return Err(invalid(
+                &format!("modes[{}]", m.id),
+                "at least one offering is required",
+            ));
+        }
+        for (o, offering) in m.offerings.iter().enumerate() {
+            let entry = format!("modes[{}].offerings[{o}]", m.id);
+            if offering.regions.is_empty()
+                || offering.clusters.is_empty()
+                || offering.providers.is_empty()
+            {
+                return Err(invalid(
+                    &entry,
+                    "regions, clusters and providers must each list at least one id",
+                ));
+            }
+            let mut set = IdSet::EMPTY;
+            let mut restrictions = Vec::new();
+            for p in &offering.providers {
+                let provider = find(&provider_ix, &entry, "provider", &p.id)?;
+                if set.contains(usize::from(provider)) {
+                    return Err(invalid(
+                        &entry,
+                        &format!("provider `{}` is listed twice", p.id),
+                    ));
+                }
+                set.insert(usize::from(provider));
+                restrictions.push(match &p.only_features {
+                    None => None,
+                    Some(list) => Some(
+                        list.iter()
+                            .map(|f| find(&feature_ix, &entry, "feature", f))
+                            .collect::<Result<Vec<_>, _>>()?,
+                    ),
+                });
+            }
+            mode_offers[mode.index()] = mode_offers[mode.index()].union(set);
+            let global = offering
+                .providers
+                .iter()
+                .any(|p| p.processing == Processing::Global);
+            for region_name in &offering.regions {
+                let region = RegionId(find(&region_ix, &entry, "region", region_name)?);
+                for cluster_name in &offering.clusters {
+                    let cluster = ClusterId(find(&cluster_ix, &entry, "cluster", cluster_name)?);
+                    let slot = (mode.index() * regions.len() + region.index()) * clusters.len()
+                        + cluster.index();
+                    if offering_at[slot].is_some() {
+                        return Err(CatalogError::OverlappingOffering {
+                            entry,
+                            mode: m.id.clone(),
+                            region: region_name.clone(),
+                            cluster: cluster_name.clone(),
+                        });
+                    }
+                    offering_at[slot] = Some(offerings.len() as u32);
+                    let providers = offering
+                        .providers
+                        .iter()
+                        .map(|p| OfferedProvider {
+                            provider: ProviderId(provider_ix[p.id.as_str()]),
+                            platform: p.platform.as_deref().map(Box::from),
+                            processing: p.processing,
+                            processing_region: match p.processing {
+                                Processing::InRegion => region_name.as_str().into(),
+                                Processing::Global => "global".into(),
+                            },
+                        })
+                        .collect();
+                    offerings.push(Offering {
+                        mode,
+                        region,
+                        cluster,
+                        providers,
+                        provider_set: set,
+                        global,
+                    });
+                    only.push(restrictions.clone());
+                }
+            }
+        }
+    }
+
+    for (r, region) in regions.iter().enumerate() {
+        let slot = (region.default_mode.index() * regions.len() + r) * clusters.len()
+            + region.default_cluster.index();
+        if offering_at[slot].is_none() {
+            return Err(CatalogError::DefaultModeNotOffered {
+                entry: format!("regions[{}]", region.id),
+                region: region.id.to_string(),
+                mode: raw.regions[r].default_mode.clone(),
+                cluster: raw.regions[r].default_cluster.clone(),
+            });
+        }
+    }
+
+    let mut add_ons = Vec::with_capacity(raw.add_ons.len());
+    for a in &raw.add_ons {
+        let entry = format!("add_ons[{}]", a.id);
+        let mut modes = IdSet::EMPTY;
+        for m in &a.modes {
+            modes.insert(usize::from(find(&mode_ix, &entry, "mode", m)?));
+        }
+        add_ons.push(AddOn {
+            id: a.id.as_str().into(),
+            name: a.name.as_str().into(),
+            modes,
+        });
+    }
+
+    let mut features = Vec::with_capacity(raw.features.len());
+    let mut preferences: Vec<Vec<Vec<(u16, &str)>>> = Vec::with_capacity(raw.features.len());
+    for f in &raw.features {
+        let entry = format!("features[{}]", f.id);
+        let requires_add_on = match &f.requires_add_on {
+            None => None,
+            Some(a) => Some(AddOnId(find(&add_on_ix, &entry, "add-on", a)?)),
+        };
+        let mut modes = IdSet::EMPTY;
+        let mut per_mode: Vec<Vec<(u16, &str)>> = vec![Vec::new(); raw.modes.len()];
+        for (mode_name, list) in &f.routes {
+            let mode = ModeId(find(&mode_ix, &entry, "mode", mode_name)?);
+            let entry = format!("{entry}.routes.{mode_name}");
+            if list.is_empty() {
+                return Err(invalid(
+                    &entry,
+                    "list at least one provider, or leave the mode out",
+                ));
+            }
+            if let Some(add_on) = requires_add_on
+                && !add_ons[add_on.index()].modes.contains(mode.index())
+            {
+                return Err(invalid(
+                    &entry,
+                    &format!(
+                        "the feature needs add-on `{}`, which is not available under mode `{mode_name}`",
+                        add_ons[add_on.index()].id
+                    ),
+                ));
+            }
+            modes.insert(mode.index());
+            let mut seen = IdSet::EMPTY;
+            for p in list {
+                let provider = find(&provider_ix, &entry, "provider", &p.provider)?;
+                if !mode_offers[mode.index()].contains(usize::from(provider)) {
+                    return Err(CatalogError::DanglingPreference {
+                        entry,
+                        mode: mode_name.clone(),
+                        provider: p.provider.clone(),
+                    });
+                }
+                if seen.contains(usize::from(provider)) {
+                    return Err(invalid(
+                        &entry,
+                        &format!("provider `{}` is listed twice", p.provider),
+                    ));
+                }
+                if p.model.trim().is_empty() {
+                    return Err(invalid(
+                        &entry,
+                        &format!("provider `{}` has an empty model", p.provider),
+                    ));
+                }
+                seen.insert(usize::from(provider));
+                per_mode[mode.index()].push((provider, p.model.as_str()));
+            }
+        }
+        features.push(Feature {
+            id: f.id.as_str().into(),
+            name: f.name.as_str().into(),
+            requires_add_on,
+            modes,
+        });
+        preferences.push(per_mode);
+    }
+
+    // Routes per (feature, offering): the preferences the offering can serve.
+    let mut routes = Vec::with_capacity(features.len() * offerings.len());
+    for (f, per_mode) in preferences.iter().enumerate() {
+        for (o, offering) in offerings.iter().enumerate() {
+            let list = per_mode[offering.mode.index()]
+                .iter()
+                .filter_map(|&(provider, model)| {
+                    let at = offering
+                        .providers
+                        .iter()
+                        .position(|p| p.provider.0 == provider)?;
+                    if let Some(allowed) = &only[o][at]
+                        && !allowed.contains(&(f as u16))
+                    {
+                        return None;
+                    }
+                    let offered = &offering.providers[at];
+                    Some(Route {
+                        provider: offered.provider,
+                        model: model.into(),
+                        platform: offered.platform.clone(),
+                        processing_region: offered.processing_region.clone(),
+                    })
+                })
+                .collect();
+            routes.push(list);
+        }
+    }
+
+    let obligations = compile_obligations("obligations", &raw.obligations)?;
+    let mut compliance = Vec::with_capacity(raw.compliance.len());
+    for c in &raw.compliance {
+        compliance.push(Regime {
+            id: c.id.as_str().into(),
+            name: c.name.as_str().into(),
+            obligations: compile_obligations(&format!("compliance[{}]", c.id), &c.obligations)?,
+        });
+    }
+    let sectors = raw
+        .sectors
+        .iter()
+        .map(|s| Sector {
+            id: s.id.as_str().into(),
+            high_exposure: s.high_exposure,
+        })
+        .collect();
+
+    let digest = {
+        let canonical = serde_json::to_vec(&raw).map_err(|e| invalid("catalog", &e.to_string()))?;
+        let hash = Sha256::digest(&canonical);
+        hash.iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .into_boxed_str()
+    };
+    let modes = by_exposure
+        .iter()
+        .map(|m| Mode {
+            id: m.id.as_str().into(),
+            name: m.name.as_str().into(),
+            exposure: m.exposure,
+            summary: m.summary.as_str().into(),
+        })
+        .collect();
+
+    let mut catalog = Catalog {
+        version: raw.version.as_str().into(),
+        ttl_seconds: raw.ttl_seconds,
+        digest,
+        clusters,
+        regions,
+        providers,
+        modes,
+        features,
+        add_ons,
+        obligations,
+        compliance,
+        sectors,
+        third_party,
+        offerings,
+        offering_at,
+        routes,
+        tenants: HashMap::new(),
+        names,
+        raw,
+    };
+    compile_tenants(&mut catalog)?;
+    Ok(catalog)
+}
+
+/// Resolves tenant profiles against the otherwise complete catalog.
+fn compile_tenants(catalog: &mut Catalog) -> Result<(), CatalogError> {
+    let mut tenants = HashMap::with_capacity(catalog.raw.tenants.len());
+    for (i, raw) in catalog.raw.tenants.iter().enumerate() {
+        let Some(id) = raw.id.as_deref() else {
+            return Err(invalid(
+                &format!("tenants[{i}]"),
+                "a tenant profile needs an `id`",
+            ));
+        };
+        let entry = format!("tenants[{id}]");
+        let tenant = catalog
+            .resolve_tenant_fields(raw, "")
+            .map_err(|errors| field_problem(&entry, &errors))?
+            .into_tenant(catalog, "")
+            .map_err(|error| field_problem(&entry, std::slice::from_ref(&error)))?;
+        if tenants.insert(Box::<str>::from(id), tenant).is_some() {
+            return Err(CatalogError::DuplicateId {
+                entry,
+                kind: "tenant",
+                id: id.to_owned(),
+            });
+        }
+    }
+    catalog.tenants = tenants;
+    Ok(())
+}
+
+fn field_problem(entry: &str, errors: &[super::FieldError]) -> CatalogError {
+    let problem = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.pointer.trim_start_matches('/'), e.message))
+        .collect::<Vec<_>>()
+        .join("; ");
+    invalid(entry, &problem)
+}
+
+fn compile_obligations(
+    entry: &str,
+    raw: &[RawObligation],
+) -> Result<Vec<Obligation>, CatalogError> {
+    raw.iter()
+        .map(|o| {
+            if o.code.trim().is_empty() || o.message.trim().is_empty() {
+                return Err(invalid(
+                    entry,
+                    "every obligation needs a code and a message",
+                ));
+            }
+            Ok(Obligation {
+                code: o.code.as_str().into(),
+                kind: o.kind,
+                when: o.when,
+                message: o.message.as_str().into(),
+            })
+        })
+        .collect()
+}
+
+/// Interns ids of one kind, refusing empty and duplicate ones.
+fn intern<'a>(
+    table: &mut HashMap<Box<str>, u16>,
+    entry: &str,
+    kind: &'static str,
+    ids: impl Iterator<Item = &'a String>,
+) -> Result<(), CatalogError> {
+    for (i, id) in ids.enumerate() {
+        if id.trim().is_empty() {
+            return Err(invalid(&format!("{entry}[{i}]"), "id must not be empty"));
+        }
+        if table.insert(id.as_str().into(), i as u16).is_some() {
+            return Err(CatalogError::DuplicateId {
+                entry: format!("{entry}[{id}]"),
+                kind,
+                id: id.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn limit(kind: &'static str, len: usize, max: usize) -> Result<(), CatalogError> {
+    if len > max {
+        return Err(CatalogError::TooMany { kind, max });
+    }
+    Ok(())
+}
+
+fn invalid(entry: &str, problem: &str) -> CatalogError {
+    CatalogError::Invalid {
+        entry: entry.to_owned(),
+        problem: problem.to_owned(),
+    }
+}

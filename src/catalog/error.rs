@@ -1,0 +1,93 @@
+//! Errors of loading and validating a catalog, and the field error shared
+//! with request validation.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One bad field of a document: a JSON pointer to it and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// JSON pointer (RFC 6901) to the field, such as `/tenant/region`.
+    pub pointer: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(pointer: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            pointer: pointer.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A catalog that cannot be used, with the entry at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{0}")]
+    Syntax(#[from] toml::de::Error),
+    #[error("{entry}: duplicate {kind} id `{id}`")]
+    DuplicateId {
+        entry: String,
+        kind: &'static str,
+        id: String,
+    },
+    #[error("{entry}: unknown {kind} `{id}`; known: {known}")]
+    DanglingReference {
+        entry: String,
+        kind: &'static str,
+        id: String,
+        known: String,
+    },
+    #[error(
+        "{entry}: default mode `{mode}` is not offered in region `{region}` on its default cluster `{cluster}`"
+    )]
+    DefaultModeNotOffered {
+        entry: String,
+        region: String,
+        mode: String,
+        cluster: String,
+    },
+    #[error(
+        "modes `{first}` and `{second}` share exposure rank {rank}: the exposure order must be total"
+    )]
+    ExposureTie {
+        first: String,
+        second: String,
+        rank: u32,
+    },
+    #[error(
+        "{entry}: provider `{provider}` is not offered by mode `{mode}` in any region and cluster"
+    )]
+    DanglingPreference {
+        entry: String,
+        mode: String,
+        provider: String,
+    },
+    #[error("{entry}: mode `{mode}` is offered twice in region `{region}` on cluster `{cluster}`")]
+    OverlappingOffering {
+        entry: String,
+        mode: String,
+        region: String,
+        cluster: String,
+    },
+    #[error("too many {kind}: at most {max}")]
+    TooMany { kind: &'static str, max: usize },
+    #[error("{entry}: {problem}")]
+    Invalid { entry: String, problem: String },
+}
+
+/// A catalog that could not be loaded from a file, naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Invalid {
+        path: String,
+        source: Box<CatalogError>,
+    },
+}

@@ -1,0 +1,306 @@
+//! The catalog file format: plain serde types that mirror `config/catalog.toml`
+//! one to one. Nothing here is validated; [`super::compile`] turns a
+//! [`RawCatalog`] into a checked, indexed [`super::Catalog`].
+//!
+//! The tenant and request shapes are defined here too, because tenant
+//! profiles and example decisions in the catalog use the same fields as a
+//! decision request on the wire.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A whole catalog file.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCatalog {
+    /// Version reported as `catalog_version` in every decision.
+    pub version: String,
+    /// How long callers may cache a decision.
+    pub ttl_seconds: u32,
+    #[serde(default)]
+    pub changelog: Vec<RawChange>,
+    pub clusters: Vec<RawCluster>,
+    pub regions: Vec<RawRegion>,
+    pub providers: Vec<RawProvider>,
+    pub modes: Vec<RawMode>,
+    #[serde(default)]
+    pub add_ons: Vec<RawAddOn>,
+    pub features: Vec<RawFeature>,
+    #[serde(default)]
+    pub obligations: Vec<RawObligation>,
+    #[serde(default)]
+    pub compliance: Vec<RawCompliance>,
+    #[serde(default)]
+    pub sectors: Vec<RawSector>,
+    #[serde(default)]
+    pub tenants: Vec<RawTenant>,
+    #[serde(default)]
+    pub examples: Vec<RawExample>,
+}
+
+/// One entry of the catalog's changelog, for timelines.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawChange {
+    pub version: String,
+    pub date: String,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegion {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    pub default_cluster: String,
+    pub default_mode: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// `false` only for the vendor's own models.
+    pub third_party: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMode {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// Rank from least (1) to most data exposure; distinct across modes.
+    pub exposure: u32,
+    #[serde(default)]
+    pub summary: String,
+    pub offerings: Vec<RawOffering>,
+}
+
+/// Where a mode exists and which providers it uses there.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOffering {
+    pub regions: Vec<String>,
+    pub clusters: Vec<String>,
+    pub providers: Vec<RawOfferedProvider>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOfferedProvider {
+    pub id: String,
+    /// The platform the provider's models run on, such as `amazon_bedrock`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    pub processing: Processing,
+    /// When set, the provider serves only these features in this offering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_features: Option<Vec<String>>,
+}
+
+/// Where a provider processes data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Processing {
+    /// In the tenant's region.
+    InRegion,
+    /// Anywhere, including outside the tenant's region.
+    Global,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAddOn {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub summary: String,
+    /// Modes the add-on works with.
+    pub modes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFeature {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requires_add_on: Option<String>,
+    /// Per mode id, providers in order of preference.
+    #[serde(default)]
+    pub routes: BTreeMap<String, Vec<RawPreference>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPreference {
+    pub provider: String,
+    pub model: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawObligation {
+    pub code: String,
+    pub kind: ObligationKind,
+    pub when: Condition,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ObligationKind {
+    Obligation,
+    Warning,
+}
+
+/// When an obligation applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    Always,
+    ThirdParty,
+    GlobalProcessing,
+    TrainingNotOptedOut,
+    HighExposureSector,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCompliance {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub obligations: Vec<RawObligation>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSector {
+    pub id: String,
+    #[serde(default)]
+    pub high_exposure: bool,
+}
+
+/// Residency requirement, from least to most strict.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Residency {
+    /// No requirement.
+    None,
+    /// In-region processing preferred; global processing raises a warning.
+    Preferred,
+    /// Processing must stay in the tenant's region.
+    Strict,
+    /// Processing must stay on the vendor's own infrastructure (and in region).
+    TrustBoundary,
+}
+
+impl Residency {
+    pub const ALL: [Residency; 4] = [
+        Residency::None,
+        Residency::Preferred,
+        Residency::Strict,
+        Residency::TrustBoundary,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Residency::None => "none",
+            Residency::Preferred => "preferred",
+            Residency::Strict => "strict",
+            Residency::TrustBoundary => "trust_boundary",
+        }
+    }
+}
+
+/// A tenant: in a decision request, or as a profile in the catalog.
+/// Ids are plain strings here and are checked against the catalog when the
+/// request is resolved.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTenant {
+    /// Tenant id; when it names a profile in the catalog, the profile applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Provisioned region (`US`, `EU`, ...); required unless `id` names a profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// `global` or `local`; defaults from the region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_cluster: Option<String>,
+    /// Defaults to `preferred`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residency: Option<Residency>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_providers: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denied_providers: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_ons: Option<Vec<String>>,
+    /// Whether the account has opted out of model training; absent counts as not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_opt_out: Option<bool>,
+    /// Industry sector id from the catalog (`healthcare`, `legal`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
+}
+
+/// A decision request: a tenant and the features it needs.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDecisionRequest {
+    pub tenant: RawTenant,
+    /// Feature ids; at least one, no duplicates.
+    pub features: Vec<String>,
+    /// Adds a step-by-step trace to the answer.
+    #[serde(default)]
+    pub explain: bool,
+}
+
+/// An example decision carried by the catalog and run by `aipdp check`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawExample {
+    pub name: String,
+    pub request: RawDecisionRequest,
+    pub expect: RawExpectation,
+}
+
+/// What an example decision must give. Unset fields are not checked.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpectation {
+    /// `permit`, `partial` or `deny`.
+    pub outcome: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eligible_modes: Option<Vec<String>>,
+    /// Feature id to the provider it routes to, or `none` when not permitted.
+    #[serde(default)]
+    pub routes: BTreeMap<String, String>,
+}

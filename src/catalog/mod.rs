@@ -1,0 +1,424 @@
+//! The catalog: what modes exist where, which providers they use, how each
+//! feature is routed, and which obligations apply.
+//!
+//! [`format`] is the file format, [`compile()`] validates a parsed file and
+//! compiles it into the [`Catalog`] the engine reads: ids interned to small
+//! indices, provider sets as bit sets, routes pre-expanded per (feature,
+//! mode, region, cluster). A `Catalog` is immutable once built.
+//!
+//! Depends on nothing else in the crate.
+
+mod compile;
+mod error;
+pub mod format;
+mod tenant;
+
+use std::collections::HashMap;
+
+pub use compile::compile;
+pub use error::{CatalogError, FieldError, LoadError};
+pub use format::{Condition, ObligationKind, Processing, RawCatalog, Residency};
+pub use tenant::Tenant;
+
+/// The catalog built into the binary.
+pub const BUILTIN_SOURCE: &str = include_str!("../../config/catalog.toml");
+
+/// Where [`BUILTIN_SOURCE`] comes from, for messages.
+pub const BUILTIN_NAME: &str = "built-in config/catalog.toml";
+
+macro_rules! index_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub u16);
+
+        impl $name {
+            pub fn index(self) -> usize {
+                usize::from(self.0)
+            }
+        }
+    };
+}
+
+index_type!(
+    /// A region, by its position in [`Catalog::regions`].
+    RegionId
+);
+index_type!(
+    /// A data cluster, by its position in [`Catalog::clusters`].
+    ClusterId
+);
+index_type!(
+    /// A mode, by its position in [`Catalog::modes`], which is exposure order.
+    ModeId
+);
+index_type!(
+    /// A provider, by its position in [`Catalog::providers`].
+    ProviderId
+);
+index_type!(
+    /// A feature, by its position in [`Catalog::features`].
+    FeatureId
+);
+index_type!(
+    /// A compliance regime, by its position in [`Catalog::compliance`].
+    ComplianceId
+);
+index_type!(
+    /// An add-on, by its position in [`Catalog::add_ons`].
+    AddOnId
+);
+index_type!(
+    /// A sector, by its position in [`Catalog::sectors`].
+    SectorId
+);
+
+/// A set of up to 64 small ids (providers, modes, regimes, add-ons).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct IdSet(u64);
+
+impl IdSet {
+    /// The most members a set can hold; the catalog refuses more of any kind.
+    pub const CAPACITY: usize = 64;
+
+    pub const EMPTY: IdSet = IdSet(0);
+
+    pub fn all(len: usize) -> IdSet {
+        if len >= 64 {
+            IdSet(u64::MAX)
+        } else {
+            IdSet((1u64 << len) - 1)
+        }
+    }
+
+    pub fn insert(&mut self, index: usize) {
+        debug_assert!(index < Self::CAPACITY);
+        self.0 |= 1u64 << (index % Self::CAPACITY);
+    }
+
+    pub fn contains(self, index: usize) -> bool {
+        index < Self::CAPACITY && self.0 & (1u64 << index) != 0
+    }
+
+    pub fn union(self, other: IdSet) -> IdSet {
+        IdSet(self.0 | other.0)
+    }
+
+    pub fn intersection(self, other: IdSet) -> IdSet {
+        IdSet(self.0 & other.0)
+    }
+
+    pub fn difference(self, other: IdSet) -> IdSet {
+        IdSet(self.0 & !other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn is_subset(self, other: IdSet) -> bool {
+        self.0 & !other.0 == 0
+    }
+
+    /// Member indices in ascending order.
+    pub fn iter(self) -> impl Iterator<Item = usize> {
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let index = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            Some(index)
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub id: Box<str>,
+    pub name: Box<str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Region {
+    pub id: Box<str>,
+    pub name: Box<str>,
+    pub default_cluster: ClusterId,
+    pub default_mode: ModeId,
+}
+
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub id: Box<str>,
+    pub name: Box<str>,
+    pub third_party: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mode {
+    pub id: Box<str>,
+    pub name: Box<str>,
+    pub exposure: u32,
+    pub summary: Box<str>,
+}
+
+/// A mode as offered in one (region, cluster): its providers there.
+#[derive(Debug, Clone)]
+pub struct Offering {
+    pub mode: ModeId,
+    pub region: RegionId,
+    pub cluster: ClusterId,
+    pub providers: Vec<OfferedProvider>,
+    /// The providers above, as a set.
+    pub provider_set: IdSet,
+    /// Whether any provider here may process outside the region.
+    pub global: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct OfferedProvider {
+    pub provider: ProviderId,
+    pub platform: Option<Box<str>>,
+    pub processing: Processing,
+    /// `EU`-style region code, or `global`.
+    pub processing_region: Box<str>,
+}
+
+/// One way to serve a feature: a provider and model in one offering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub provider: ProviderId,
+    pub model: Box<str>,
+    pub platform: Option<Box<str>>,
+    /// `EU`-style region code, or `global`.
+    pub processing_region: Box<str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Feature {
+    pub id: Box<str>,
+    pub name: Box<str>,
+    pub requires_add_on: Option<AddOnId>,
+    /// Modes that list this feature at all (whatever the region).
+    pub modes: IdSet,
+}
+
+#[derive(Debug, Clone)]
+pub struct AddOn {
+    pub id: Box<str>,
+    pub name: Box<str>,
+    pub modes: IdSet,
+}
+
+#[derive(Debug, Clone)]
+pub struct Obligation {
+    pub code: Box<str>,
+    pub kind: ObligationKind,
+    pub when: Condition,
+    pub message: Box<str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Regime {
+    pub id: Box<str>,
+    pub name: Box<str>,
+    pub obligations: Vec<Obligation>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Sector {
+    pub id: Box<str>,
+    pub high_exposure: bool,
+}
+
+/// A validated, compiled catalog. Build one with [`compile()`] or
+/// [`Catalog::from_toml`].
+#[derive(Debug)]
+pub struct Catalog {
+    /// The file as parsed, for the catalog endpoints and `check`.
+    pub raw: RawCatalog,
+    pub version: Box<str>,
+    pub ttl_seconds: u32,
+    /// Hex SHA-256 of the catalog's canonical JSON form.
+    pub digest: Box<str>,
+    pub clusters: Vec<Cluster>,
+    pub regions: Vec<Region>,
+    pub providers: Vec<Provider>,
+    /// In exposure order, least first.
+    pub modes: Vec<Mode>,
+    pub features: Vec<Feature>,
+    pub add_ons: Vec<AddOn>,
+    pub obligations: Vec<Obligation>,
+    pub compliance: Vec<Regime>,
+    pub sectors: Vec<Sector>,
+    /// Providers that are third parties, as a set.
+    pub third_party: IdSet,
+    offerings: Vec<Offering>,
+    /// `[mode][region][cluster]` -> position in `offerings`.
+    offering_at: Vec<Option<u32>>,
+    /// `[feature][offering]` -> routes in order of preference.
+    routes: Vec<Vec<Route>>,
+    tenants: HashMap<Box<str>, Tenant>,
+    names: Names,
+}
+
+/// Id lookups, one table per kind, to positions in the catalog's lists.
+#[derive(Debug, Default)]
+struct Names {
+    regions: HashMap<Box<str>, u16>,
+    clusters: HashMap<Box<str>, u16>,
+    modes: HashMap<Box<str>, u16>,
+    providers: HashMap<Box<str>, u16>,
+    features: HashMap<Box<str>, u16>,
+    compliance: HashMap<Box<str>, u16>,
+    add_ons: HashMap<Box<str>, u16>,
+    sectors: HashMap<Box<str>, u16>,
+}
+
+impl Catalog {
+    /// Parses and compiles a catalog from TOML text.
+    ///
+    /// # Errors
+    /// [`CatalogError`] naming the entry and the problem.
+    pub fn from_toml(text: &str) -> Result<Catalog, CatalogError> {
+        let raw: RawCatalog = toml::from_str(text)?;
+        compile(raw)
+    }
+
+    /// The catalog built into the binary.
+    ///
+    /// # Errors
+    /// Only if the shipped file is broken, which the test suite rules out.
+    pub fn builtin() -> Result<Catalog, LoadError> {
+        Catalog::from_toml(BUILTIN_SOURCE).map_err(|source| LoadError::Invalid {
+            path: BUILTIN_NAME.into(),
+            source: Box::new(source),
+        })
+    }
+
+    /// Reads, parses and compiles a catalog file.
+    ///
+    /// # Errors
+    /// [`LoadError`] naming the file and, for bad content, the entry.
+    pub fn load(path: &std::path::Path) -> Result<Catalog, LoadError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Catalog::from_toml(&text).map_err(|source| LoadError::Invalid {
+            path: path.display().to_string(),
+            source: Box::new(source),
+        })
+    }
+
+    pub fn region_id(&self, id: &str) -> Option<RegionId> {
+        self.names.regions.get(id).copied().map(RegionId)
+    }
+    pub fn cluster_id(&self, id: &str) -> Option<ClusterId> {
+        self.names.clusters.get(id).copied().map(ClusterId)
+    }
+    pub fn mode_id(&self, id: &str) -> Option<ModeId> {
+        self.names.modes.get(id).copied().map(ModeId)
+    }
+    pub fn provider_id(&self, id: &str) -> Option<ProviderId> {
+        self.names.providers.get(id).copied().map(ProviderId)
+    }
+    pub fn feature_id(&self, id: &str) -> Option<FeatureId> {
+        self.names.features.get(id).copied().map(FeatureId)
+    }
+    pub fn compliance_id(&self, id: &str) -> Option<ComplianceId> {
+        self.names.compliance.get(id).copied().map(ComplianceId)
+    }
+    pub fn add_on_id(&self, id: &str) -> Option<AddOnId> {
+        self.names.add_ons.get(id).copied().map(AddOnId)
+    }
+    pub fn sector_id(&self, id: &str) -> Option<SectorId> {
+        self.names.sectors.get(id).copied().map(SectorId)
+    }
+
+    pub fn region(&self, id: RegionId) -> &Region {
+        &self.regions[id.index()]
+    }
+    pub fn cluster(&self, id: ClusterId) -> &Cluster {
+        &self.clusters[id.index()]
+    }
+    pub fn mode(&self, id: ModeId) -> &Mode {
+        &self.modes[id.index()]
+    }
+    pub fn provider(&self, id: ProviderId) -> &Provider {
+        &self.providers[id.index()]
+    }
+    pub fn feature(&self, id: FeatureId) -> &Feature {
+        &self.features[id.index()]
+    }
+
+    /// All mode ids, least exposure first.
+    pub fn mode_ids(&self) -> impl Iterator<Item = ModeId> + '_ {
+        (0..self.modes.len()).map(|i| ModeId(i as u16))
+    }
+
+    /// The tenant profile with this id, if the catalog has one.
+    pub fn tenant_profile(&self, id: &str) -> Option<&Tenant> {
+        self.tenants.get(id)
+    }
+
+    /// Every tenant profile, in no particular order.
+    pub fn tenant_profiles(&self) -> impl Iterator<Item = &Tenant> {
+        self.tenants.values()
+    }
+
+    /// The mode as offered in a region and cluster, if it is.
+    pub fn offering(
+        &self,
+        mode: ModeId,
+        region: RegionId,
+        cluster: ClusterId,
+    ) -> Option<&Offering> {
+        let slot = (mode.index() * self.regions.len() + region.index()) * self.clusters.len()
+            + cluster.index();
+        let at = self.offering_at.get(slot).copied().flatten()?;
+        self.offerings.get(at as usize)
+    }
+
+    /// A feature's routes in an offering, most preferred first. Empty when
+    /// the offering cannot serve the feature at all.
+    pub fn routes(&self, feature: FeatureId, offering: &Offering) -> &[Route] {
+        let Some(at) = self.offering_position(offering) else {
+            return &[];
+        };
+        self.routes
+            .get(feature.index() * self.offerings.len() + at)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    fn offering_position(&self, offering: &Offering) -> Option<usize> {
+        let slot = (offering.mode.index() * self.regions.len() + offering.region.index())
+            * self.clusters.len()
+            + offering.cluster.index();
+        self.offering_at
+            .get(slot)
+            .copied()
+            .flatten()
+            .map(|at| at as usize)
+    }
+
+    /// Ids of every region, for messages that list the valid ones.
+    pub fn region_ids(&self) -> Vec<&str> {
+        self.regions.iter().map(|r| &*r.id).collect()
+    }
+}
+
+/// Lists ids as `` `a`, `b`, `c` `` for messages.
+pub fn list_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for (i, id) in ids.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('`');
+        out.push_str(id);
+        out.push('`');
+    }
+    out
+}

@@ -1,0 +1,344 @@
+//! The `aipdp` command line: serve, check, decide, openapi, healthcheck.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::catalog::format::RawDecisionRequest;
+use crate::catalog::{BUILTIN_NAME, Catalog, LoadError};
+use crate::config::Settings;
+use crate::engine::{Outcome, decide, resolve_request};
+use crate::http::{Application, LoadedCatalog};
+use crate::wire::{DecisionBody, DecisionIds};
+
+/// Exit codes: distinct so scripts can tell outcomes apart.
+pub mod exit {
+    /// Success, or a decision that permits every requested feature.
+    pub const OK: u8 = 0;
+    /// A decision that permits some, not all, requested features.
+    pub const PARTIAL: u8 = 1;
+    /// A decision that denies.
+    pub const DENY: u8 = 2;
+    /// The catalog is invalid or one of its examples fails.
+    pub const INVALID_CATALOG: u8 = 3;
+    /// Bad usage: unknown flags, an invalid request or bad settings.
+    pub const USAGE: u8 = 64;
+    /// The service could not start or failed while running.
+    pub const SOFTWARE: u8 = 70;
+    /// `healthcheck` found the service unhealthy.
+    pub const UNHEALTHY: u8 = 69;
+}
+
+/// aipdp: a policy decision point for AI deployments.
+///
+/// Decides which deployment mode, providers and routes a tenant may use for
+/// its AI features, with obligations and reasons.
+#[derive(Debug, Parser)]
+#[command(name = "aipdp", version, about, long_about = None, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 ok or permit, 1 partial, 2 deny, 3 invalid catalog, 64 usage error or invalid request, 69 unhealthy, 70 service failure.";
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (default 127.0.0.1:8080, built-in catalog).
+    Serve {
+        /// Catalog file to serve instead of the built-in one.
+        #[arg(long, value_name = "FILE")]
+        catalog: Option<PathBuf>,
+        /// Address to listen on, such as 127.0.0.1:8080 or 0.0.0.0:8080.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// Service settings file layered over the built-in config/aipdp.toml.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Validate a catalog and run the example decisions it carries.
+    Check {
+        /// Catalog file; the built-in catalog when omitted.
+        file: Option<PathBuf>,
+    },
+    /// Decide one request (JSON, as for POST /v1/decisions) without a server.
+    Decide {
+        /// Read the request from this file instead of standard input.
+        #[arg(long, value_name = "FILE")]
+        request: Option<PathBuf>,
+        /// Catalog file; the built-in catalog when omitted.
+        #[arg(long, value_name = "FILE")]
+        catalog: Option<PathBuf>,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Ask a running service whether it is ready (for container health checks).
+    Healthcheck {
+        /// Base URL of the service.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
+}
+
+/// Parses the command line and runs it; the exit code says how it went.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(match err.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit::OK
+                }
+                _ => exit::USAGE,
+            });
+        }
+    };
+    ExitCode::from(run(cli.command))
+}
+
+fn run(command: Command) -> u8 {
+    match command {
+        Command::Serve {
+            catalog,
+            listen,
+            config,
+        } => serve(catalog, listen, config.as_deref()),
+        Command::Check { file } => check(file.as_deref()),
+        Command::Decide { request, catalog } => decide_once(request.as_deref(), catalog.as_deref()),
+        Command::Openapi => {
+            print!("{}", crate::http::openapi_json());
+            exit::OK
+        }
+        Command::Healthcheck { url } => healthcheck(&url),
+    }
+}
+
+fn load_catalog(file: Option<&Path>) -> Result<LoadedCatalog, LoadError> {
+    match file {
+        Some(path) => Ok(LoadedCatalog::new(
+            Catalog::load(path)?,
+            path.display().to_string(),
+        )),
+        None => Ok(LoadedCatalog::new(Catalog::builtin()?, BUILTIN_NAME)),
+    }
+}
+
+fn serve(
+    catalog: Option<PathBuf>,
+    listen: Option<std::net::SocketAddr>,
+    config: Option<&Path>,
+) -> u8 {
+    let mut settings = match Settings::load(config, std::env::vars()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("aipdp: invalid settings: {e}");
+            return exit::USAGE;
+        }
+    };
+    if let Some(path) = catalog {
+        settings.catalog = Some(path);
+    }
+    if let Some(addr) = listen {
+        settings.listen = addr;
+    }
+    init_tracing(&settings);
+    let loaded = match load_catalog(settings.catalog.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("aipdp: {e}");
+            return exit::INVALID_CATALOG;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("aipdp: cannot start the runtime: {e}");
+            return exit::SOFTWARE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let version = loaded.catalog.version.to_string();
+        let source = loaded.source.clone();
+        let app = Application::build(settings, loaded).await?;
+        let addr = app.local_addr()?;
+        tracing::info!(%addr, catalog_version = %version, catalog_source = %source, "serving");
+        app.run_until_stopped(shutdown_signal()).await
+    });
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprintln!("aipdp: {e}");
+            exit::SOFTWARE
+        }
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("stopping: finishing in-flight requests");
+}
+
+fn init_tracing(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match settings.log.format {
+        crate::config::LogFormat::Json => builder.json().try_init(),
+        crate::config::LogFormat::Text => builder.try_init(),
+    };
+}
+
+fn check(file: Option<&Path>) -> u8 {
+    let loaded = match load_catalog(file) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("aipdp check: {e}");
+            return exit::INVALID_CATALOG;
+        }
+    };
+    match crate::check::run_examples(&loaded.catalog) {
+        Ok(n) => {
+            println!(
+                "{}: catalog {} is valid; {n} example decisions pass",
+                loaded.source, loaded.catalog.version
+            );
+            exit::OK
+        }
+        Err(failure) => {
+            eprintln!("aipdp check: {}: {failure}", loaded.source);
+            exit::INVALID_CATALOG
+        }
+    }
+}
+
+fn decide_once(request: Option<&Path>, catalog: Option<&Path>) -> u8 {
+    let loaded = match load_catalog(catalog) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("aipdp decide: {e}");
+            return exit::INVALID_CATALOG;
+        }
+    };
+    let mut text = Vec::new();
+    let read = match request {
+        Some(path) => std::fs::read(path).map(|b| text = b),
+        None => std::io::stdin().read_to_end(&mut text).map(|_| ()),
+    };
+    if let Err(e) = read {
+        eprintln!("aipdp decide: cannot read the request: {e}");
+        return exit::USAGE;
+    }
+    let raw: RawDecisionRequest = match crate::http::error::parse_json(&text, "") {
+        Ok(raw) => raw,
+        Err(problem) => {
+            eprintln!("aipdp decide: {}", problem.detail);
+            for e in &problem.errors {
+                eprintln!(
+                    "  {}: {}",
+                    if e.pointer.is_empty() {
+                        "/"
+                    } else {
+                        &e.pointer
+                    },
+                    e.message
+                );
+            }
+            return exit::USAGE;
+        }
+    };
+    let catalog = &loaded.catalog;
+    let request = match resolve_request(catalog, &raw) {
+        Ok(r) => r,
+        Err(errors) => {
+            eprintln!("aipdp decide: invalid request");
+            for e in &errors {
+                eprintln!("  {}: {}", e.pointer, e.message);
+            }
+            return exit::USAGE;
+        }
+    };
+    let decision = decide(catalog, &request);
+    let body = DecisionBody::new(
+        catalog,
+        &decision,
+        DecisionIds::new().next_id(),
+        request.explain,
+    );
+    match serde_json::to_string_pretty(&body) {
+        Ok(json) => println!("{json}"),
+        Err(e) => {
+            eprintln!("aipdp decide: {e}");
+            return exit::SOFTWARE;
+        }
+    }
+    match decision.outcome {
+        Outcome::Permit => exit::OK,
+        Outcome::Partial => exit::PARTIAL,
+        Outcome::Deny => exit::DENY,
+    }
+}
+
+/// A plain HTTP/1.1 GET of `/readyz`, so the container image needs no curl.
+fn healthcheck(url: &str) -> u8 {
+    use std::io::Write;
+    let Some(rest) = url.strip_prefix("http://") else {
+        eprintln!("aipdp healthcheck: only http:// URLs are supported, got `{url}`");
+        return exit::USAGE;
+    };
+    let host = rest.split('/').next().unwrap_or(rest);
+    let result = (|| -> std::io::Result<String> {
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(host)?
+            .next()
+            .ok_or_else(|| std::io::Error::other("no address"))?;
+        let timeout = std::time::Duration::from_secs(3);
+        let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+        stream.set_read_timeout(Some(timeout))?;
+        write!(
+            stream,
+            "GET /readyz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        Ok(response)
+    })();
+    match result {
+        Ok(response) if response.starts_with("HTTP/1.1 200") => exit::OK,
+        Ok(response) => {
+            eprintln!(
+                "aipdp healthcheck: {}",
+                response.lines().next().unwrap_or("no answer")
+            );
+            exit::UNHEALTHY
+        }
+        Err(e) => {
+            eprintln!("aipdp healthcheck: {host}: {e}");
+            exit::UNHEALTHY
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Reason codes: why a mode was chosen, removed or a feature refused.
+//!
+//! A [`Reason`] is a small value recorded while deciding; its stable `code`
+//! and its human message are only rendered when an answer is serialised.
+
+use crate::catalog::{
+    AddOnId, Catalog, ClusterId, FeatureId, IdSet, ModeId, ProviderId, RegionId, Residency,
+    list_ids,
+};
+
+/// One reason, with the ids it speaks of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The tenant profile named by the request was applied.
+    ProfileApplied,
+    /// A request field tried to loosen the profile and was ignored.
+    ProfileLooseningIgnored { field: &'static str },
+    /// The mode is offered in the tenant's region and cluster.
+    ModeOffered {
+        mode: ModeId,
+        region: RegionId,
+        cluster: ClusterId,
+    },
+    /// The mode is not offered in the tenant's region and cluster.
+    ModeNotOffered {
+        mode: ModeId,
+        region: RegionId,
+        cluster: ClusterId,
+    },
+    /// Residency removed the mode: it may process outside the region.
+    ResidencyGlobalProcessing { mode: ModeId, residency: Residency },
+    /// `trust_boundary` removed the mode: it uses a third-party provider.
+    ResidencyThirdParty { mode: ModeId },
+    /// The provider lists leave the mode no provider.
+    NoUsableProvider { mode: ModeId },
+    /// The modes that survived.
+    EligibleModes { modes: IdSet },
+    /// The tenant's selected mode is eligible and decides.
+    SelectedMode { mode: ModeId },
+    /// The tenant's selected mode is not eligible: a deny.
+    SelectedModeNotEligible { mode: ModeId, eligible: IdSet },
+    /// The region's default mode is eligible and decides.
+    DefaultMode { mode: ModeId, region: RegionId },
+    /// The default is not eligible; the least exposed eligible mode decides.
+    LeastExposureMode { mode: ModeId, default: ModeId },
+    /// No mode survived the tenant's constraints.
+    NoEligibleMode,
+    /// A feature is routed.
+    FeatureRouted {
+        feature: FeatureId,
+        provider: ProviderId,
+    },
+    /// The decided mode does not support the feature at all.
+    FeatureNotInMode { feature: FeatureId, mode: ModeId },
+    /// The mode supports the feature, but not in this region and cluster.
+    FeatureNotOfferedHere { feature: FeatureId, mode: ModeId },
+    /// Every provider that could serve the feature is excluded by the lists.
+    FeatureProvidersExcluded { feature: FeatureId, mode: ModeId },
+    /// The feature needs an add-on the tenant does not have.
+    AddOnRequired { feature: FeatureId, add_on: AddOnId },
+    /// The feature's add-on is not available under the mode.
+    AddOnNotInMode {
+        feature: FeatureId,
+        add_on: AddOnId,
+        mode: ModeId,
+    },
+    /// The tenant has an add-on that the decided mode does not support.
+    AddOnUnavailable { add_on: AddOnId, mode: ModeId },
+    /// No mode was decided, so the feature cannot be served.
+    NoModeForFeature { feature: FeatureId },
+    /// Every requested feature is served.
+    AllFeaturesPermitted,
+    /// Some requested features are served.
+    SomeFeaturesPermitted { permitted: u16, requested: u16 },
+    /// No requested feature is served.
+    NoFeaturePermitted,
+}
+
+impl Reason {
+    /// The stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reason::ProfileApplied => "profile_applied",
+            Reason::ProfileLooseningIgnored { .. } => "profile_loosening_ignored",
+            Reason::ModeOffered { .. } => "mode_eligible",
+            Reason::ModeNotOffered { .. } => "mode_not_offered",
+            Reason::ResidencyGlobalProcessing { .. } => "residency_global_processing",
+            Reason::ResidencyThirdParty { .. } => "residency_third_party",
+            Reason::NoUsableProvider { .. } => "no_usable_provider",
+            Reason::EligibleModes { .. } => "eligible_modes",
+            Reason::SelectedMode { .. } => "selected_mode",
+            Reason::SelectedModeNotEligible { .. } => "selected_mode_not_eligible",
+            Reason::DefaultMode { .. } => "default_mode",
+            Reason::LeastExposureMode { .. } => "least_exposure_mode",
+            Reason::NoEligibleMode => "no_eligible_mode",
+            Reason::FeatureRouted { .. } => "feature_routed",
+            Reason::FeatureNotInMode { .. } => "feature_not_in_mode",
+            Reason::FeatureNotOfferedHere { .. } => "feature_not_offered_here",
+            Reason::FeatureProvidersExcluded { .. } => "providers_excluded",
+            Reason::AddOnRequired { .. } => "add_on_required",
+            Reason::AddOnNotInMode { .. } => "add_on_not_in_mode",
+            Reason::AddOnUnavailable { .. } => "add_on_unavailable",
+            Reason::NoModeForFeature { .. } => "no_mode",
+            Reason::AllFeaturesPermitted => "all_features_permitted",
+            Reason::SomeFeaturesPermitted { .. } => "some_features_permitted",
+            Reason::NoFeaturePermitted => "no_feature_permitted",
+        }
+    }
+
+    /// A sentence for people, naming the ids involved.
+    pub fn message(&self, catalog: &Catalog) -> String {
+        let mode = |m: &ModeId| &*catalog.mode(*m).id;
+        let feature = |f: &FeatureId| &*catalog.feature(*f).id;
+        let add_on = |a: &AddOnId| &*catalog.add_ons[a.index()].id;
+        let modes = |set: &IdSet| list_ids(set.iter().map(|m| &*catalog.modes[m].id));
+        match self {
+            Reason::ProfileApplied => "the tenant profile in the catalog was applied".into(),
+            Reason::ProfileLooseningIgnored { field } => {
+                format!("`{field}` in the request would loosen the tenant profile and was ignored")
+            }
+            Reason::ModeOffered {
+                mode: m,
+                region,
+                cluster,
+            } => format!(
+                "mode `{}` is offered in region `{}` on the `{}` cluster and meets the tenant's constraints",
+                mode(m),
+                catalog.region(*region).id,
+                catalog.cluster(*cluster).id
+            ),
+            Reason::ModeNotOffered {
+                mode: m,
+                region,
+                cluster,
+            } => format!(
+                "mode `{}` is not offered in region `{}` on the `{}` cluster",
+                mode(m),
+                catalog.region(*region).id,
+                catalog.cluster(*cluster).id
+            ),
+            Reason::ResidencyGlobalProcessing { mode: m, residency } => format!(
+                "`{}` residency removes mode `{}`: it may process data outside the region",
+                residency.as_str(),
+                mode(m)
+            ),
+            Reason::ResidencyThirdParty { mode: m } => format!(
+                "`trust_boundary` residency removes mode `{}`: it uses a third-party provider",
+                mode(m)
+            ),
+            Reason::NoUsableProvider { mode: m } => {
+                format!("the provider lists leave mode `{}` no provider", mode(m))
+            }
+            Reason::EligibleModes { modes: set } if set.is_empty() => {
+                "no mode is eligible under the tenant's constraints".into()
+            }
+            Reason::EligibleModes { modes: set } => {
+                format!("eligible modes, least exposure first: {}", modes(set))
+            }
+            Reason::SelectedMode { mode: m } => {
+                format!("the tenant selected mode `{}`, which is eligible", mode(m))
+            }
+            Reason::SelectedModeNotEligible { mode: m, eligible } if eligible.is_empty() => {
+                format!(
+                    "the selected mode `{}` is not eligible, and no mode is",
+                    mode(m)
+                )
+            }
+            Reason::SelectedModeNotEligible { mode: m, eligible } => format!(
+                "the selected mode `{}` is not eligible; eligible modes: {}",
+                mode(m),
+                modes(eligible)
+            ),
+            Reason::DefaultMode { mode: m, region } => format!(
+                "`{}` is the default mode of region `{}`",
+                mode(m),
+                catalog.region(*region).id
+            ),
+            Reason::LeastExposureMode { mode: m, default } => format!(
+                "the region's default mode `{}` is not eligible; `{}` is the eligible mode of least exposure",
+                mode(default),
+                mode(m)
+            ),
+            Reason::NoEligibleMode => "no mode is eligible under the tenant's constraints".into(),
+            Reason::FeatureRouted {
+                feature: f,
+                provider,
+            } => format!(
+                "`{}` is routed to `{}`",
+                feature(f),
+                catalog.provider(*provider).id
+            ),
+            Reason::FeatureNotInMode {
+                feature: f,
+                mode: m,
+            } => {
+                format!("mode `{}` does not support `{}`", mode(m), feature(f))
+            }
+            Reason::FeatureNotOfferedHere {
+                feature: f,
+                mode: m,
+            } => format!(
+                "mode `{}` offers `{}` in other regions or clusters, not in the tenant's",
+                mode(m),
+                feature(f)
+            ),
+            Reason::FeatureProvidersExcluded {
+                feature: f,
+                mode: m,
+            } => format!(
+                "every provider that serves `{}` under mode `{}` is excluded by the provider lists",
+                feature(f),
+                mode(m)
+            ),
+            Reason::AddOnRequired {
+                feature: f,
+                add_on: a,
+            } => {
+                format!("`{}` needs the `{}` add-on", feature(f), add_on(a))
+            }
+            Reason::AddOnNotInMode {
+                feature: f,
+                add_on: a,
+                mode: m,
+            } => format!(
+                "`{}` needs the `{}` add-on, which is not available under mode `{}`",
+                feature(f),
+                add_on(a),
+                mode(m)
+            ),
+            Reason::AddOnUnavailable { add_on: a, mode: m } => format!(
+                "the tenant's `{}` add-on is not available under mode `{}`",
+                add_on(a),
+                mode(m)
+            ),
+            Reason::NoModeForFeature { feature: f } => {
+                format!("no mode was decided, so `{}` cannot be served", feature(f))
+            }
+            Reason::AllFeaturesPermitted => "every requested feature is permitted".into(),
+            Reason::SomeFeaturesPermitted {
+                permitted,
+                requested,
+            } => {
+                format!("{permitted} of {requested} requested features are permitted")
+            }
+            Reason::NoFeaturePermitted => "no requested feature is permitted".into(),
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `GET /v1/catalog` and its sub-resources, with `ETag` / `If-None-Match`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::decisions::cache_for;
+use super::{AppState, LoadedCatalog};
+use crate::catalog::format::{RawCatalog, RawFeature, RawMode, RawProvider, RawRegion};
+
+/// Whether an `If-None-Match` header matches the entity tag.
+fn matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == "*" || tag == etag)
+}
+
+/// The entity tag and cache headers of the catalog in force, and whether
+/// the caller already holds it (then the answer is a bare 304).
+fn tags(loaded: &LoadedCatalog, headers: &HeaderMap) -> ([(HeaderName, HeaderValue); 2], bool) {
+    let etag = HeaderValue::from_str(&loaded.etag).unwrap_or(HeaderValue::from_static("\"\""));
+    let tags = [(header::ETAG, etag), cache_for(loaded.catalog.ttl_seconds)];
+    (tags, matches(headers, &loaded.etag))
+}
+
+/// The whole catalog in force, as loaded.
+#[derive(Serialize, ToSchema)]
+pub struct CatalogBody<'a> {
+    /// SHA-256 of the catalog's canonical JSON form.
+    pub digest: &'a str,
+    #[serde(flatten)]
+    pub catalog: &'a RawCatalog,
+}
+
+/// The catalog in force.
+#[utoipa::path(get, path = "/v1/catalog", tag = "catalog",
+    params(("If-None-Match" = Option<String>, Header, description = "Entity tag of a copy the caller holds")),
+    responses(
+        (status = 200, description = "The catalog, with its `ETag`", body = CatalogBody),
+        (status = 304, description = "The caller's copy is current"),
+    ))]
+pub async fn whole(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let loaded = state.catalog();
+    match tags(&loaded, &headers) {
+        (tags, true) => (StatusCode::NOT_MODIFIED, tags).into_response(),
+        (tags, false) => (
+            tags,
+            Json(CatalogBody {
+                digest: &loaded.catalog.digest,
+                catalog: &loaded.catalog.raw,
+            }),
+        )
+            .into_response(),
+    }
+}
+
+macro_rules! sub_resource {
+    ($fn:ident, $path:literal, $field:ident, $item:ty, $body:ident, $what:literal) => {
+        #[derive(Serialize, ToSchema)]
+        pub struct $body<'a> {
+            pub catalog_version: &'a str,
+            pub $field: &'a [$item],
+        }
+
+        #[doc = concat!("The catalog's ", $what, ".")]
+        #[utoipa::path(get, path = $path, tag = "catalog",
+            params(("If-None-Match" = Option<String>, Header, description = "Entity tag of a copy the caller holds")),
+            responses(
+                (status = 200, description = $what, body = $body),
+                (status = 304, description = "The caller's copy is current"),
+            ))]
+        pub async fn $fn(State(state): State<AppState>, headers: HeaderMap) -> Response {
+            let loaded = state.catalog();
+            let catalog = &loaded.catalog;
+            match tags(&loaded, &headers) {
+        (tags, true) => (StatusCode::NOT_MODIFIED, tags).into_response(),
+        (tags, false) => (tags, Json($body { catalog_version: &catalog.version, $field: &catalog.raw.$field })).into_response(),
+    }
+        }
+    };
+}
+
+sub_resource!(
+    regions,
+    "/v1/catalog/regions",
+    regions,
+    RawRegion,
+    RegionsBody,
+    "regions"
+);
+sub_resource!(
+    modes,
+    "/v1/catalog/modes",
+    modes,
+    RawMode,
+    ModesBody,
+    "deployment modes"
+);
+sub_resource!(
+    providers,
+    "/v1/catalog/providers",
+    providers,
+    RawProvider,
+    ProvidersBody,
+    "model providers"
+);
+sub_resource!(
+    features,
+    "/v1/catalog/features",
+    features,
+    RawFeature,
+    FeaturesBody,
+    "features"
+);

@@ -1,0 +1,284 @@
+//! The one error contract: every client error leaves as an RFC 9457
+//! problem+json body with a pointer per bad field; server errors are opaque
+//! and their cause is logged. Also the JSON and query extractors that turn
+//! their own failures into problems.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+use crate::catalog::FieldError;
+use crate::wire::ProblemBody;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A client or server error, rendered as problem+json.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub status: StatusCode,
+    /// Short slug used in the `type` URI, such as `invalid-request`.
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    pub fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            status,
+            slug,
+            title,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// A request whose fields do not validate.
+    pub fn invalid(errors: Vec<FieldError>) -> Problem {
+        let detail = match errors.as_slice() {
+            [one] => format!("{}: {}", display_pointer(&one.pointer), one.message),
+            many => format!("{} fields are invalid", many.len()),
+        };
+        Problem {
+            errors,
+            ..Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-request",
+                "Invalid request",
+                detail,
+            )
+        }
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    /// The body of this problem.
+    pub fn body(&self) -> ProblemBody {
+        ProblemBody {
+            kind: format!("urn:aipdp:problem:{}", self.slug),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+fn display_pointer(pointer: &str) -> &str {
+    if pointer.is_empty() { "/" } else { pointer }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = self.status.as_u16(), detail = %self.detail, "request failed");
+        }
+        let body = serde_json::to_vec(&self.body()).unwrap_or_default();
+        (
+            self.status,
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// Gives a problem body to error responses that have none, such as those
+/// of the router (404, 405) and of tower layers (408, 413).
+pub async fn problem_for_bare_errors(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let (slug, title, detail) = match status {
+        StatusCode::NOT_FOUND => ("not-found", "Not found", "no such resource"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method-not-allowed",
+            "Method not allowed",
+            "this resource does not accept that method",
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "timeout",
+            "Request timeout",
+            "the request took too long to arrive or to answer",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "body-too-large",
+            "Body too large",
+            "the request body is over the limit",
+        ),
+        StatusCode::SERVICE_UNAVAILABLE => (
+            "unavailable",
+            "Service unavailable",
+            "the service cannot answer now; retry later",
+        ),
+        s if s.is_server_error() => (
+            "internal",
+            "Internal error",
+            "the service failed to answer; the cause is logged",
+        ),
+        _ => ("client-error", "Client error", "the request was refused"),
+    };
+    let mut problem = Problem::new(status, slug, title, detail).into_response();
+    for (name, value) in response.headers() {
+        problem
+            .headers_mut()
+            .entry(name)
+            .or_insert_with(|| value.clone());
+    }
+    problem
+}
+
+/// A JSON body, checked for content type, size and shape; every failure is
+/// a problem naming the field.
+pub struct ValidJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_body(req, state).await?;
+        parse_json(&bytes, "").map(ValidJson)
+    }
+}
+
+/// Reads a request body after checking that it is declared as JSON.
+///
+/// # Errors
+/// 415 without a JSON content type, 413 over the body limit, 400 when the
+/// body cannot be read.
+pub async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Problem> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if !(essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json")))
+    {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            format!(
+                "send the body as `application/json`, not `{}`",
+                if content_type.is_empty() {
+                    "(no content type)"
+                } else {
+                    content_type
+                }
+            ),
+        ));
+    }
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                "Body too large",
+                rejection.body_text(),
+            )
+        } else {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "unreadable-body",
+                "Unreadable body",
+                rejection.body_text(),
+            )
+        }
+    })
+}
+
+/// Parses JSON into `T`, mapping every error to a pointer below `prefix`.
+///
+/// # Errors
+/// 400 `malformed-json` for syntax errors, `invalid-request` for shape errors.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], prefix: &str) -> Result<T, Problem> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let err = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(value) => return de.end().map(|()| value).map_err(|e| malformed(prefix, &e)),
+        Err(err) => err,
+    };
+    let pointer = format!("{prefix}{}", path_pointer(err.path()));
+    let inner = err.into_inner();
+    if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+        return Err(malformed(prefix, &inner));
+    }
+    let message = strip_position(&inner.to_string());
+    // serde_path_to_error's path ends at an unknown field already, but at
+    // the parent of a missing one.
+    let pointer = match field_named(&message) {
+        Some(field) if !pointer.ends_with(&format!("/{}", escape_pointer(field))) => {
+            format!("{pointer}/{}", escape_pointer(field))
+        }
+        _ => pointer,
+    };
+    Err(Problem::invalid(vec![FieldError::new(pointer, message)]))
+}
+
+fn malformed(prefix: &str, error: &serde_json::Error) -> Problem {
+    let mut problem = Problem::new(
+        StatusCode::BAD_REQUEST,
+        "malformed-json",
+        "Malformed JSON",
+        format!("the body is not valid JSON: {error}"),
+    );
+    problem
+        .errors
+        .push(FieldError::new(prefix, error.to_string()));
+    problem
+}
+
+/// The field an `unknown field` or `missing field` message names.
+fn field_named(message: &str) -> Option<&str> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("missing field `"))?;
+    rest.split('`').next()
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn path_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("/{index}")),
+            Segment::Map { key } => out.push_str(&format!("/{}", escape_pointer(key))),
+            Segment::Enum { variant } => out.push_str(&format!("/{}", escape_pointer(variant))),
+            Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+fn escape_pointer(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}

@@ -1,0 +1,449 @@
+//! The JSON shapes of answers: decisions, routes and eligibility grids.
+//!
+//! Built from engine values borrowing the catalog, so ids are never copied
+//! into new strings; shared by the HTTP API and `aipdp decide`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::catalog::{
+    Catalog, FieldError, Obligation, ObligationKind, OfferedProvider, Processing, Route,
+};
+use crate::engine::{Decision, FeatureOutcome, ModeView, Outcome, Reason};
+
+/// Hands out decision ids: unique per process run and unpredictable across runs.
+#[derive(Debug)]
+pub struct DecisionIds {
+    seed: [u64; 2],
+    next: AtomicU64,
+}
+
+impl Default for DecisionIds {
+    fn default() -> Self {
+        DecisionIds::new()
+    }
+}
+
+impl DecisionIds {
+    pub fn new() -> DecisionIds {
+        let mut bytes = [0u8; 16];
+        // With no entropy source, fall back to the clock: ids stay unique
+        // within the process because of the counter.
+        if getrandom::fill(&mut bytes).is_err() {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            bytes = nanos.to_le_bytes();
+        }
+        let (hi, lo) = bytes.split_at(8);
+        let word = |b: &[u8]| b.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x));
+        DecisionIds {
+            seed: [word(hi), word(lo)],
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// A new id shaped like a UUID (version 4 bits set), never repeated in
+    /// this process: the low half is a bijective mix of a counter.
+    pub fn next_id(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let lo = splitmix64(self.seed[1].wrapping_add(n));
+        let hi = (self.seed[0] & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
+        let lo_v = (lo & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
+        // The variant bits overwrite two bits of `lo`; fold them into `hi`
+        // so distinct counters still give distinct ids.
+        let hi = hi ^ ((lo >> 62) << 32);
+        format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            hi >> 32,
+            (hi >> 16) & 0xffff,
+            hi & 0xffff,
+            lo_v >> 48,
+            lo_v & 0xffff_ffff_ffff
+        )
+    }
+}
+
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeBody {
+    Permit,
+    Partial,
+    Deny,
+}
+
+impl From<Outcome> for OutcomeBody {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Permit => OutcomeBody::Permit,
+            Outcome::Partial => OutcomeBody::Partial,
+            Outcome::Deny => OutcomeBody::Deny,
+        }
+    }
+}
+
+/// A reason: a stable code and a sentence.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReasonBody {
+    /// Stable, machine-readable reason code.
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ReasonBody {
+    pub fn new(catalog: &Catalog, reason: &Reason) -> ReasonBody {
+        ReasonBody {
+            code: reason.code(),
+            message: reason.message(catalog),
+        }
+    }
+}
+
+fn reasons(catalog: &Catalog, list: &[Reason]) -> Vec<ReasonBody> {
+    list.iter().map(|r| ReasonBody::new(catalog, r)).collect()
+}
+
+/// An obligation or warning raised by the tenant's compliance regimes or
+/// training state.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ObligationBody<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+    /// `obligation` or `warning`.
+    #[schema(value_type = String)]
+    pub kind: ObligationKind,
+}
+
+impl<'a> From<&'a Obligation> for ObligationBody<'a> {
+    fn from(o: &'a Obligation) -> Self {
+        ObligationBody {
+            code: &o.code,
+            message: &o.message,
+            kind: o.kind,
+        }
+    }
+}
+
+/// Where a feature is sent.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RouteBody<'a> {
+    pub provider: &'a str,
+    pub model: &'a str,
+    /// Region code such as `EU`, or `global`.
+    pub processing_region: &'a str,
+    /// Platform the model runs on, such as `amazon_bedrock`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<&'a str>,
+}
+
+impl<'a> RouteBody<'a> {
+    pub fn new(catalog: &'a Catalog, route: &'a Route) -> RouteBody<'a> {
+        RouteBody {
+            provider: &catalog.provider(route.provider).id,
+            model: &route.model,
+            processing_region: &route.processing_region,
+            platform: route.platform.as_deref(),
+        }
+    }
+}
+
+/// A provider usable under the decided mode.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProviderBody<'a> {
+    pub id: &'a str,
+    /// Region code such as `EU`, or `global`.
+    pub processing_region: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<&'a str>,
+    pub third_party: bool,
+}
+
+impl<'a> ProviderBody<'a> {
+    pub fn new(catalog: &'a Catalog, offered: &'a OfferedProvider) -> ProviderBody<'a> {
+        let provider = catalog.provider(offered.provider);
+        ProviderBody {
+            id: &provider.id,
+            processing_region: &offered.processing_region,
+            platform: offered.platform.as_deref(),
+            third_party: provider.third_party,
+        }
+    }
+}
+
+/// One requested feature in a decision.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FeatureBody<'a> {
+    pub id: &'a str,
+    pub permitted: bool,
+    /// The route, when permitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<RouteBody<'a>>,
+    /// Further usable routes in order of preference, when permitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallbacks: Option<Vec<RouteBody<'a>>>,
+    /// Why not, when not permitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasons: Option<Vec<ReasonBody>>,
+}
+
+impl<'a> FeatureBody<'a> {
+    pub fn new(catalog: &'a Catalog, outcome: &FeatureOutcome<'a>) -> FeatureBody<'a> {
+        let id = &*catalog.feature(outcome.feature).id;
+        match outcome.refusal {
+            None => {
+                let mut routes = outcome.usable_routes().map(|r| RouteBody::new(catalog, r));
+                FeatureBody {
+                    id,
+                    permitted: true,
+                    route: routes.next(),
+                    fallbacks: Some(routes.collect()),
+                    reasons: None,
+                }
+            }
+            Some(reason) => FeatureBody {
+                id,
+                permitted: false,
+                route: None,
+                fallbacks: None,
+                reasons: Some(vec![ReasonBody::new(catalog, &reason)]),
+            },
+        }
+    }
+}
+
+/// What happens to the tenant's data under the decided mode.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DataHandlingBody {
+    /// `in_region` or `global`.
+    #[schema(value_type = String)]
+    pub processing: Processing,
+    /// Whether a third-party provider may receive the data.
+    pub third_party: bool,
+    /// Always false: customer communications content is never used for training.
+    pub customer_content_training: bool,
+}
+
+/// The tenant the decision was made for, after its profile was applied.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TenantBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Box<str>>,
+    pub region: &'a str,
+    pub data_cluster: &'a str,
+    pub residency: &'static str,
+}
+
+/// A decision: mode, providers, per-feature routes, obligations and reasons.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DecisionBody<'a> {
+    pub decision_id: String,
+    pub catalog_version: &'a str,
+    pub outcome: OutcomeBody,
+    /// The mode decided, or null on a deny for want of an eligible mode.
+    pub mode: Option<&'a str>,
+    pub default_mode: &'a str,
+    pub recommended_mode: Option<&'a str>,
+    /// Least exposure first.
+    pub eligible_modes: Vec<&'a str>,
+    pub providers: Vec<ProviderBody<'a>>,
+    pub features: Vec<FeatureBody<'a>>,
+    pub data_handling: DataHandlingBody,
+    pub obligations: Vec<ObligationBody<'a>>,
+    pub reasons: Vec<ReasonBody>,
+    /// Every step of the decision, when `explain` was set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Vec<ReasonBody>>,
+    pub tenant: TenantBody<'a>,
+    pub ttl_seconds: u32,
+}
+
+impl<'a> DecisionBody<'a> {
+    pub fn new(
+        catalog: &'a Catalog,
+        decision: &Decision<'a>,
+        decision_id: String,
+        explain: bool,
+    ) -> DecisionBody<'a> {
+        let mode_id = |m: crate::catalog::ModeId| &*catalog.mode(m).id;
+        DecisionBody {
+            decision_id,
+            catalog_version: &catalog.version,
+            outcome: decision.outcome.into(),
+            mode: decision.mode.map(mode_id),
+            default_mode: mode_id(decision.default_mode),
+            recommended_mode: decision.recommended_mode.map(mode_id),
+            eligible_modes: decision
+                .eligible_modes
+                .iter()
+                .map(|m| &*catalog.modes[m].id)
+                .collect(),
+            providers: decision
+                .providers()
+                .map(|p| ProviderBody::new(catalog, p))
+                .collect(),
+            features: decision
+                .features
+                .iter()
+                .map(|f| FeatureBody::new(catalog, f))
+                .collect(),
+            data_handling: DataHandlingBody {
+                processing: decision.data_handling.processing,
+                third_party: decision.data_handling.third_party,
+                customer_content_training: false,
+            },
+            obligations: decision
+                .obligations
+                .iter()
+                .map(|o| ObligationBody::from(*o))
+                .collect(),
+            reasons: reasons(catalog, &decision.reasons),
+            trace: explain.then(|| reasons(catalog, &decision.trace)),
+            tenant: TenantBody {
+                id: decision.tenant.id.clone(),
+                region: &catalog.region(decision.tenant.region).id,
+                data_cluster: &catalog.cluster(decision.tenant.cluster).id,
+                residency: decision.tenant.residency.as_str(),
+            },
+            ttl_seconds: catalog.ttl_seconds,
+        }
+    }
+}
+
+/// A gateway's answer for one feature.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RouteDecisionBody<'a> {
+    pub decision_id: String,
+    pub catalog_version: &'a str,
+    pub allow: bool,
+    pub mode: Option<&'a str>,
+    pub feature: &'a str,
+    /// Null when not allowed.
+    pub route: Option<RouteBody<'a>>,
+    pub fallbacks: Vec<RouteBody<'a>>,
+    pub reasons: Vec<ReasonBody>,
+    pub ttl_seconds: u32,
+}
+
+impl<'a> RouteDecisionBody<'a> {
+    /// From a decision made for exactly one feature.
+    pub fn new(
+        catalog: &'a Catalog,
+        decision: &Decision<'a>,
+        decision_id: String,
+    ) -> RouteDecisionBody<'a> {
+        let feature = decision.features.first();
+        let mut routes = feature
+            .into_iter()
+            .flat_map(|f| f.usable_routes())
+            .map(|r| RouteBody::new(catalog, r));
+        let route = routes.next();
+        let fallbacks = routes.collect();
+        let mut why: Vec<ReasonBody> = reasons(catalog, &decision.reasons);
+        if let Some(refusal) = feature.and_then(|f| f.refusal) {
+            why.insert(0, ReasonBody::new(catalog, &refusal));
+        }
+        RouteDecisionBody {
+            decision_id,
+            catalog_version: &catalog.version,
+            allow: route.is_some(),
+            mode: decision.mode.map(|m| &*catalog.mode(m).id),
+            feature: feature.map_or("", |f| &*catalog.feature(f.feature).id),
+            route,
+            fallbacks,
+            reasons: why,
+            ttl_seconds: catalog.ttl_seconds,
+        }
+    }
+}
+
+/// A feature's support under one mode, in the eligibility grid.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FeatureSupportBody<'a> {
+    pub id: &'a str,
+    pub supported: bool,
+    /// The route it would take, when supported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<RouteBody<'a>>,
+    pub reasons: Vec<ReasonBody>,
+}
+
+/// One mode in the eligibility grid.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ModeEligibilityBody<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub exposure: u32,
+    pub eligible: bool,
+    pub is_default: bool,
+    pub reasons: Vec<ReasonBody>,
+    pub providers: Vec<ProviderBody<'a>>,
+    pub features: Vec<FeatureSupportBody<'a>>,
+}
+
+impl<'a> ModeEligibilityBody<'a> {
+    pub fn new(
+        catalog: &'a Catalog,
+        tenant: &crate::catalog::Tenant,
+        view: &ModeView<'a>,
+        features: &[FeatureOutcome<'a>],
+    ) -> ModeEligibilityBody<'a> {
+        let mode = catalog.mode(view.mode);
+        let providers = view
+            .usable_providers()
+            .map(|p| ProviderBody::new(catalog, p))
+            .collect();
+        ModeEligibilityBody {
+            id: &mode.id,
+            name: &mode.name,
+            exposure: mode.exposure,
+            eligible: view.eligible(),
+            is_default: catalog.region(tenant.region).default_mode == view.mode,
+            reasons: vec![ReasonBody::new(catalog, &view.reason(tenant))],
+            providers,
+            features: features
+                .iter()
+                .map(|f| FeatureSupportBody {
+                    id: &catalog.feature(f.feature).id,
+                    supported: f.permitted(),
+                    route: f.route().map(|r| RouteBody::new(catalog, r)),
+                    reasons: match f.refusal {
+                        Some(reason) => vec![ReasonBody::new(catalog, &reason)],
+                        None => Vec::new(),
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The whole eligibility grid for a region and constraints.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EligibilityBody<'a> {
+    pub catalog_version: &'a str,
+    pub region: &'a str,
+    pub data_cluster: &'a str,
+    pub residency: &'static str,
+    pub default_mode: &'a str,
+    pub modes: Vec<ModeEligibilityBody<'a>>,
+}
+
+/// An RFC 9457 problem: every client error has this shape.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProblemBody {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Each bad field with a JSON pointer to it.
+    pub errors: Vec<FieldError>,
+}
