@@ -490,3 +490,320 @@ pub fn eligibility<'c>(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::format::RawTenant;
+
+    fn catalog() -> Catalog {
+        Catalog::builtin().unwrap()
+    }
+
+    fn tenant(catalog: &Catalog, raw: RawTenant) -> Tenant {
+        resolve_tenant(catalog, &raw, "/tenant").unwrap().tenant
+    }
+
+    fn raw(region: &str) -> RawTenant {
+        RawTenant {
+            region: Some(region.into()),
+            ..RawTenant::default()
+        }
+    }
+
+    fn request(catalog: &Catalog, raw: RawTenant, features: &[&str]) -> DecisionRequest {
+        let features = features
+            .iter()
+            .map(|f| catalog.feature_id(f).unwrap())
+            .collect();
+        DecisionRequest {
+            tenant: tenant(catalog, raw),
+            profile_applied: false,
+            ignored: Vec::new(),
+            features,
+            explain: true,
+        }
+    }
+
+    fn mode(catalog: &Catalog, id: &str) -> ModeId {
+        catalog.mode_id(id).unwrap()
+    }
+
+    #[test]
+    fn a_mode_not_offered_in_the_region_is_not_a_candidate() {
+        let c = catalog();
+        let t = tenant(&c, raw("SG"));
+        assert_eq!(
+            evaluate_mode(&c, &t, mode(&c, "zm_plus")).status,
+            ModeStatus::NotOffered
+        );
+        assert_eq!(
+            evaluate_mode(&c, &t, mode(&c, "zmo")).status,
+            ModeStatus::Eligible
+        );
+    }
+
+    #[test]
+    fn strict_removes_modes_that_may_process_globally() {
+        let c = catalog();
+        let global = tenant(
+            &c,
+            RawTenant {
+                data_cluster: Some("global".into()),
+                residency: Some(Residency::Strict),
+                ..raw("US")
+            },
+        );
+        assert_eq!(
+            evaluate_mode(&c, &global, mode(&c, "federated")).status,
+            ModeStatus::ResidencyGlobalProcessing
+        );
+        assert_eq!(
+            evaluate_mode(&c, &global, mode(&c, "zm_plus")).status,
+            ModeStatus::Eligible
+        );
+        let preferred = tenant(
+            &c,
+            RawTenant {
+                data_cluster: Some("global".into()),
+                ..raw("US")
+            },
+        );
+        assert_eq!(
+            evaluate_mode(&c, &preferred, mode(&c, "federated")).status,
+            ModeStatus::Eligible
+        );
+    }
+
+    #[test]
+    fn trust_boundary_removes_modes_with_third_parties() {
+        let c = catalog();
+        let t = tenant(
+            &c,
+            RawTenant {
+                residency: Some(Residency::TrustBoundary),
+                ..raw("EU")
+            },
+        );
+        assert_eq!(
+            evaluate_mode(&c, &t, mode(&c, "zm_plus")).status,
+            ModeStatus::ResidencyThirdParty
+        );
+        assert_eq!(
+            evaluate_mode(&c, &t, mode(&c, "zmo")).status,
+            ModeStatus::Eligible
+        );
+    }
+
+    #[test]
+    fn a_mode_without_usable_providers_is_not_eligible() {
+        let c = catalog();
+        let t = tenant(
+            &c,
+            RawTenant {
+                denied_providers: Some(vec!["zoom".into()]),
+                ..raw("EU")
+            },
+        );
+        assert_eq!(
+            evaluate_mode(&c, &t, mode(&c, "zmo")).status,
+            ModeStatus::NoUsableProvider
+        );
+        assert_eq!(
+            evaluate_mode(&c, &t, mode(&c, "zm_plus")).status,
+            ModeStatus::Eligible
+        );
+    }
+
+    #[test]
+    fn routes_follow_preference_order_and_skip_unusable_providers() {
+        let c = catalog();
+        let t = tenant(
+            &c,
+            RawTenant {
+                data_cluster: Some("global".into()),
+                ..raw("US")
+            },
+        );
+        let view = evaluate_mode(&c, &t, mode(&c, "federated"));
+        let f = route_feature(&c, &t, &view, c.feature_id("meeting_summary").unwrap());
+        let order: Vec<&str> = f
+            .usable_routes()
+            .map(|r| &*c.provider(r.provider).id)
+            .collect();
+        assert_eq!(order, ["anthropic", "openai", "zoom"]);
+        let t = tenant(
+            &c,
+            RawTenant {
+                data_cluster: Some("global".into()),
+                denied_providers: Some(vec!["anthropic".into()]),
+                ..raw("US")
+            },
+        );
+        let view = evaluate_mode(&c, &t, mode(&c, "federated"));
+        let f = route_feature(&c, &t, &view, c.feature_id("meeting_summary").unwrap());
+        let order: Vec<&str> = f
+            .usable_routes()
+            .map(|r| &*c.provider(r.provider).id)
+            .collect();
+        assert_eq!(order, ["openai", "zoom"]);
+    }
+
+    #[test]
+    fn every_route_excluded_refuses_the_feature() {
+        let c = catalog();
+        let t = tenant(
+            &c,
+            RawTenant {
+                selected_mode: Some("federated".into()),
+                data_cluster: Some("global".into()),
+                denied_providers: Some(vec!["perplexity".into()]),
+                ..raw("US")
+            },
+        );
+        let d = decide(&c, &request_from(&c, t, &["web_search_answers"]));
+        assert_eq!(
+            d.features[0].refusal,
+            Some(Reason::FeatureProvidersExcluded {
+                feature: c.feature_id("web_search_answers").unwrap(),
+                mode: mode(&c, "federated")
+            })
+        );
+        assert_eq!(d.outcome, Outcome::Deny);
+    }
+
+    fn request_from(c: &Catalog, tenant: Tenant, features: &[&str]) -> DecisionRequest {
+        DecisionRequest {
+            tenant,
+            profile_applied: false,
+            ignored: Vec::new(),
+            features: features.iter().map(|f| c.feature_id(f).unwrap()).collect(),
+            explain: false,
+        }
+    }
+
+    #[test]
+    fn selection_beats_default_and_default_beats_least_exposure() {
+        let c = catalog();
+        let selected = decide(
+            &c,
+            &request(
+                &c,
+                RawTenant {
+                    selected_mode: Some("zmo".into()),
+                    ..raw("EU")
+                },
+                &["meeting_summary"],
+            ),
+        );
+        assert_eq!(selected.mode, Some(mode(&c, "zmo")));
+        assert!(selected.reasons.contains(&Reason::SelectedMode {
+            mode: mode(&c, "zmo")
+        }));
+        let default = decide(&c, &request(&c, raw("EU"), &["meeting_summary"]));
+        assert_eq!(default.mode, Some(mode(&c, "zm_plus")));
+        // US defaults to federated; strict on the global cluster removes it.
+        let fallback = decide(
+            &c,
+            &request(
+                &c,
+                RawTenant {
+                    residency: Some(Residency::Strict),
+                    ..raw("US")
+                },
+                &["meeting_summary"],
+            ),
+        );
+        assert_eq!(fallback.mode, Some(mode(&c, "zmo")));
+        assert!(fallback.reasons.contains(&Reason::LeastExposureMode {
+            mode: mode(&c, "zmo"),
+            default: mode(&c, "federated")
+        }));
+    }
+
+    #[test]
+    fn outcome_counts_permitted_features() {
+        let c = catalog();
+        let permit = decide(&c, &request(&c, raw("EU"), &["meeting_summary"]));
+        assert_eq!(permit.outcome, Outcome::Permit);
+        let partial = decide(
+            &c,
+            &request(&c, raw("EU"), &["meeting_summary", "web_search_answers"]),
+        );
+        assert_eq!(partial.outcome, Outcome::Partial);
+        let deny = decide(&c, &request(&c, raw("EU"), &["web_search_answers"]));
+        assert_eq!(deny.outcome, Outcome::Deny);
+    }
+
+    #[test]
+    fn recommended_mode_is_the_least_exposed_that_serves_everything() {
+        let c = catalog();
+        let d = decide(
+            &c,
+            &request(
+                &c,
+                RawTenant {
+                    data_cluster: Some("global".into()),
+                    ..raw("EU")
+                },
+                &["meeting_summary", "web_search_answers"],
+            ),
+        );
+        assert_eq!(d.recommended_mode, Some(mode(&c, "federated")));
+        let d = decide(&c, &request(&c, raw("EU"), &["meeting_summary"]));
+        assert_eq!(d.recommended_mode, Some(mode(&c, "zmo")));
+    }
+
+    #[test]
+    fn explain_records_every_step_and_plain_answers_record_none() {
+        let c = catalog();
+        let mut r = request(&c, raw("SG"), &["meeting_summary"]);
+        assert_eq!(decide(&c, &r).trace.len(), 7);
+        r.explain = false;
+        assert!(decide(&c, &r).trace.is_empty());
+    }
+
+    #[test]
+    fn profiles_are_tightened_never_loosened() {
+        let c = catalog();
+        let loosen = RawTenant {
+            id: Some("lion-sg".into()),
+            residency: Some(Residency::None),
+            region: Some("US".into()),
+            ..RawTenant::default()
+        };
+        let resolved = resolve_tenant(&c, &loosen, "/tenant").unwrap();
+        assert_eq!(resolved.tenant.residency, Residency::Strict);
+        assert_eq!(resolved.tenant.region, c.region_id("SG").unwrap());
+        assert_eq!(resolved.ignored, ["region", "residency"]);
+        let tighten = RawTenant {
+            id: Some("globex-us".into()),
+            residency: Some(Residency::Strict),
+            compliance: Some(vec!["hipaa".into()]),
+            ..RawTenant::default()
+        };
+        let resolved = resolve_tenant(&c, &tighten, "/tenant").unwrap();
+        assert_eq!(resolved.tenant.residency, Residency::Strict);
+        assert!(
+            resolved
+                .tenant
+                .compliance
+                .contains(c.compliance_id("ccpa").unwrap().index())
+        );
+        assert!(
+            resolved
+                .tenant
+                .compliance
+                .contains(c.compliance_id("hipaa").unwrap().index())
+        );
+        assert!(resolved.ignored.is_empty());
+        let opt_in = RawTenant {
+            id: Some("globex-us".into()),
+            training_opt_out: Some(true),
+            ..RawTenant::default()
+        };
+        let resolved = resolve_tenant(&c, &opt_in, "/tenant").unwrap();
+        assert!(!resolved.tenant.training_opt_out);
+        assert_eq!(resolved.ignored, ["training_opt_out"]);
+    }
+}

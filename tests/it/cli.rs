@@ -1,0 +1,167 @@
+//! The `aipdp` binary: subcommands, output and exit codes.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+use crate::catalog_edits::edited;
+
+fn aipdp() -> Command {
+    Command::new(assert_cmd::cargo::cargo_bin!("aipdp"))
+}
+
+fn file_with(text: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    file
+}
+
+#[test]
+fn check_accepts_the_builtin_catalog_and_runs_its_examples() {
+    aipdp()
+        .arg("check")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("example decisions pass"));
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/config/catalog.toml");
+    aipdp().args(["check", shipped]).assert().code(0);
+}
+
+#[test]
+fn check_refuses_a_bad_catalog_with_exit_3_naming_file_and_entry() {
+    let bad = file_with(&edited(
+        "default_mode = \"zm_plus\"   # EU accounts",
+        "default_mode = \"turbo\" #",
+    ));
+    aipdp()
+        .arg("check")
+        .arg(bad.path())
+        .assert()
+        .code(3)
+        .stderr(
+            predicate::str::contains(bad.path().display().to_string())
+                .and(predicate::str::contains("regions[EU]")),
+        );
+    let syntax = file_with("version = \"1\"\nttl_seconds = [\n");
+    aipdp()
+        .arg("check")
+        .arg(syntax.path())
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("line"));
+    aipdp()
+        .args(["check", "/nonexistent/catalog.toml"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("cannot read"));
+}
+
+#[test]
+fn check_fails_on_a_failing_example() {
+    let bad = file_with(&edited(
+        "expect = { outcome = \"permit\", mode = \"zmo\", eligible_modes = [\"zmo\"], routes = { meeting_summary = \"zoom\" } }",
+        "expect = { outcome = \"permit\", mode = \"zm_plus\" }",
+    ));
+    aipdp()
+        .arg("check")
+        .arg(bad.path())
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "expected mode `zm_plus`, got `zmo`",
+        ));
+}
+
+#[test]
+fn decide_reads_stdin_and_exits_by_outcome() {
+    aipdp()
+        .arg("decide")
+        .write_stdin(r#"{"tenant": {"region": "EU"}, "features": ["meeting_summary"]}"#)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"mode\": \"zm_plus\""));
+    aipdp()
+        .arg("decide")
+        .write_stdin(r#"{"tenant": {"region": "SG", "selected_mode": "federated"}, "features": ["meeting_summary"]}"#)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("\"outcome\": \"deny\""));
+    aipdp()
+        .arg("decide")
+        .write_stdin(r#"{"tenant": {"region": "EU"}, "features": ["meeting_summary", "web_search_answers"]}"#)
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn decide_reads_a_request_file_and_refuses_bad_requests() {
+    let request =
+        file_with(r#"{"tenant": {"region": "KSA"}, "features": ["docs_content_generation"]}"#);
+    aipdp()
+        .args(["decide", "--request"])
+        .arg(request.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"processing_region\": \"KSA\""));
+    aipdp()
+        .arg("decide")
+        .write_stdin(r#"{"tenant": {"region": "MARS"}, "features": ["meeting_summary"]}"#)
+        .assert()
+        .code(64)
+        .stderr(predicate::str::contains("/tenant/region").and(predicate::str::contains("`EU`")));
+    aipdp()
+        .arg("decide")
+        .write_stdin("{not json")
+        .assert()
+        .code(64);
+}
+
+#[test]
+fn openapi_prints_the_document() {
+    aipdp()
+        .arg("openapi")
+        .assert()
+        .code(0)
+        .stdout(aipdp::http::openapi_json());
+}
+
+#[test]
+fn usage_errors_exit_64_and_help_exits_0() {
+    aipdp().arg("frobnicate").assert().code(64);
+    aipdp()
+        .args(["serve", "--listen", "not-an-address"])
+        .assert()
+        .code(64);
+    aipdp()
+        .arg("--help")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("serve").and(predicate::str::contains("Exit codes")));
+}
+
+#[test]
+fn serve_refuses_an_invalid_catalog_with_exit_3() {
+    let bad = file_with("version = \"x\"\n");
+    aipdp()
+        .args(["serve", "--listen", "127.0.0.1:0", "--catalog"])
+        .arg(bad.path())
+        .assert()
+        .code(3);
+}
+
+#[test]
+fn serve_refuses_invalid_settings_with_exit_64() {
+    aipdp()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("AIPDP_LIMITS__MAX_BATCH", "0")
+        .assert()
+        .code(64)
+        .stderr(predicate::str::contains("limits.max_batch"));
+}
+
+#[test]
+fn healthcheck_reports_an_unreachable_service() {
+    aipdp()
+        .args(["healthcheck", "--url", "http://127.0.0.1:9"])
+        .assert()
+        .code(69);
+}
