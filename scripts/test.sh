@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Outside tools the suites need (gateways, browsers, fuzzers) are installed
+# here, before any test runs, by scripts/install-deps.sh.
+step "tools the suites need"
+scripts/install-deps.sh
+
 step "cargo fmt --check"
 cargo fmt --check
 
@@ -25,6 +30,14 @@ fi
 
 step "the shipped catalog and its example decisions"
 cargo run --quiet --locked -- check config/catalog.toml
+
+# Suites that drive the built service with outside tools; each exits
+# non-zero on failure.
+for suite in scripts/suites/*.sh; do
+  [ -e "$suite" ] || continue
+  step "suite: $suite"
+  bash "$suite"
+done
 
 step "summary"
 echo "rust: ${passed:-0} passed, 0 failed"

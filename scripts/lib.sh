@@ -1,0 +1,57 @@
+# Shared helpers for the project's scripts: install what a suite needs, from
+# the package registries, only when it is missing. Source this file.
+
+# ensure_apt PACKAGE... : install Debian packages that are not installed yet.
+ensure_apt() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  if [ -z "${APT_UPDATED:-}" ]; then
+    $sudo apt-get update -qq
+    export APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# ensure_venv PACKAGE_SPEC... : a project-local Python virtual environment in
+# .venv with these packages; prints nothing when they are already there.
+ensure_venv() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  if [ ! -x "$root/.venv/bin/python" ]; then
+    python3 -m venv "$root/.venv"
+  fi
+  local missing=()
+  for spec in "$@"; do
+    local name="${spec%%[=<>]*}"
+    "$root/.venv/bin/python" -m pip show -q "$name" >/dev/null 2>&1 || missing+=("$spec")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing Python packages into .venv: ${missing[*]}"
+  "$root/.venv/bin/python" -m pip install -q --disable-pip-version-check "${missing[@]}"
+}
+
+# ensure_npm PACKAGE_SPEC... : npm packages in the project's node_modules.
+ensure_npm() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  local missing=()
+  for spec in "$@"; do
+    local name="${spec%@*}"
+    [ -z "$name" ] && name="$spec"
+    [ -d "$root/node_modules/$name" ] || missing+=("$spec")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing npm packages: ${missing[*]}"
+  (cd "$root" && npm install --no-save --no-audit --no-fund --silent "${missing[@]}")
+}
+
+# free_port : an unused loopback TCP port.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
