@@ -71,15 +71,14 @@ pub struct BatchRequest {
     pub requests: Vec<Box<RawValue>>,
 }
 
-/// One answer of a batch: a decision, or the problem with that item.
+/// One answer of a batch: a decision, or the problem with that item (the
+/// same problem object every client error has; pointers are from the batch
+/// root, such as `/requests/2/tenant/region`).
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum BatchItem<'a> {
     Decision(Box<DecisionBody<'a>>),
-    Error {
-        /// The problem with this item; pointers are from the batch root.
-        error: ProblemBody,
-    },
+    Problem(ProblemBody),
 }
 
 #[derive(Serialize, ToSchema)]
@@ -134,9 +133,7 @@ pub async fn decide_batch(
                     );
                     BatchItem::Decision(Box::new(body))
                 }
-                Err(problem) => BatchItem::Error {
-                    error: problem.body(),
-                },
+                Err(problem) => BatchItem::Problem(problem.body()),
             }
         })
         .collect();
