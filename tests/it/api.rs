@@ -99,15 +99,14 @@ async fn a_batch_answers_in_order_and_isolates_bad_items() {
     let results = body["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
     assert_eq!(results[0]["mode"], "zm_plus");
-    assert_eq!(results[1]["error"]["status"], 400);
+    assert_eq!(results[1]["status"], 400);
+    assert_eq!(results[1]["type"], "urn:aipdp:problem:invalid-request");
+    assert!(results[1].get("decision_id").is_none());
     assert_eq!(
-        results[1]["error"]["errors"][0]["pointer"],
+        results[1]["errors"][0]["pointer"],
         "/requests/1/tenant/region"
     );
-    assert_eq!(
-        results[2]["error"]["errors"][0]["pointer"],
-        "/requests/2/bogus"
-    );
+    assert_eq!(results[2]["errors"][0]["pointer"], "/requests/2/bogus");
     assert_eq!(results[3]["mode"], "zmo");
 }
 
