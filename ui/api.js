@@ -8,10 +8,12 @@ const $ = (id) => document.getElementById(id);
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    el.setAttribute(k, v === true ? "" : String(v));
+    // data- and aria- attributes keep "true"/"false"; others are boolean.
+    const literal = k.startsWith("data-") || k.startsWith("aria-");
+    if (v === null || v === undefined || (v === false && !literal)) continue;
+    el.setAttribute(k, v === true && !literal ? "" : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }

@@ -9,15 +9,22 @@ const $ = (id) => document.getElementById(id);
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
+    // data- and aria- attributes keep "true"/"false"; others are boolean.
+    const literal = k.startsWith("data-") || k.startsWith("aria-");
+    if (v === null || v === undefined || (v === false && !literal)) continue;
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? "" : String(v));
+    else el.setAttribute(k, v === true && !literal ? "" : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return el;
+}
+
+// A reason's sentence with its `ids` set as code.
+function msg(text) {
+  return String(text).split("`").map((part, i) => (i % 2 ? h("code", {}, part) : part));
 }
 
 function badge(kind, text) {
@@ -184,6 +191,7 @@ function routeText(route) {
 function renderGrid(grid) {
   const table = $("grid");
   table.replaceChildren();
+  $("detail").replaceChildren(h("p", { class: "hint" }, "No cell chosen."));
   table.dataset.region = grid.region;
   table.dataset.residency = grid.residency;
   table.dataset.cluster = grid.data_cluster;
@@ -199,7 +207,7 @@ function renderGrid(grid) {
     h("span", { class: "mode-name" }, m.name, " ", h("span", { class: "mode-id" }, `(${m.id})`)),
     badge(m.eligible ? "ok" : "no", m.eligible ? "eligible" : "not eligible"),
     m.is_default ? badge("info", "default") : null,
-    h("span", { class: "mode-reason" }, m.eligible ? providersText(m.providers) : why)));
+    h("span", { class: "mode-reason" }, m.eligible ? providersText(m.providers) : msg(why))));
   }
   table.append(h("thead", {}, head));
   const body = h("tbody");
@@ -240,8 +248,8 @@ function showDetail(cell, mode, feature) {
   if (feature.supported) {
     lines.push(h("p", {}, "Route: ", h("code", {}, feature.route.provider), " ", routeText(feature.route)));
   }
-  for (const r of feature.reasons) lines.push(h("p", {}, h("code", {}, r.code), " ", r.message));
-  for (const r of mode.reasons) lines.push(h("p", { class: "hint" }, "Mode: ", h("code", {}, r.code), " ", r.message));
+  for (const r of feature.reasons) lines.push(h("p", {}, h("strong", {}, r.code), ": ", msg(r.message)));
+  for (const r of mode.reasons) lines.push(h("p", { class: "hint" }, "Mode: ", h("strong", {}, r.code), ": ", msg(r.message)));
   detail.replaceChildren(...lines);
 }
 
@@ -265,7 +273,7 @@ function renderDecision(d) {
     h("tbody", {}, d.features.map((f) => h("tr", {},
       h("th", { scope: "row" }, f.id),
       h("td", {}, f.permitted ? [badge("ok", "permitted"), f.route.provider, " · ", routeText(f.route)]
-        : [badge("no", "refused"), reasonText(f.reasons)]),
+        : [badge("no", "refused"), msg(reasonText(f.reasons))]),
       h("td", {}, f.permitted && f.fallbacks.length ? f.fallbacks.map((r) => r.provider).join(", ") : "—")))));
   $("decision").replaceChildren(
     facts([
@@ -280,7 +288,7 @@ function renderDecision(d) {
     h("div", { class: "scroll" }, features),
     h("h3", {}, "Obligations and warnings"), obligationList(d.obligations),
     h("h3", {}, "Explain trace"),
-    h("ol", { class: "trace", id: "trace" }, (d.trace || []).map((r) => h("li", {}, h("code", {}, r.code), " ", r.message))));
+    h("ol", { class: "trace", id: "trace" }, (d.trace || []).map((r) => h("li", {}, h("strong", {}, r.code), ": ", msg(r.message)))));
 }
 
 function renderCompare(c) {
@@ -290,18 +298,18 @@ function renderCompare(c) {
     m.is_current ? badge("info", "current") : null, m.is_default ? badge("info", "default") : null)));
   const row = (label, cell) => h("tr", {}, h("th", { scope: "row" }, label), cols.map((m) => h("td", {}, cell(m))));
   const rows = [
-    row("Eligible", (m) => [badge(m.eligible ? "ok" : "no", m.eligible ? "yes" : "no"), m.eligible ? "" : reasonText(m.reasons)]),
+    row("Eligible", (m) => [badge(m.eligible ? "ok" : "no", m.eligible ? "yes" : "no"), m.eligible ? "" : h("small", {}, msg(reasonText(m.reasons)))]),
     row("Outcome", (m) => outcomeBadge(m.outcome)),
     ...c.features.map((id) => row(featureName(id), (m) => {
       const f = m.features.find((x) => x.id === id);
       return f.permitted ? [badge("ok", "✓"), f.route.provider, h("br"), h("small", {}, routeText(f.route))]
-        : [badge("no", "✕"), h("small", {}, reasonText(f.reasons))];
+        : [badge("no", "✕"), h("small", {}, msg(reasonText(f.reasons)))];
     })),
     row("Processing", (m) => m.data_handling ? `${m.data_handling.processing}${m.data_handling.third_party ? ", third party" : ""}` : "—"),
     row("Obligations", (m) => m.obligations.map((o) => o.code).join(", ") || "—"),
   ];
   const summary = h("ul", { class: "summary-list" }, c.summary.map((s) => h("li", { "data-mode": s.mode },
-    s.message,
+    msg(s.message),
     s.gained_features.length ? [" ", ...s.gained_features.map((f) => badge("ok", `+ ${f}`))] : null,
     s.lost_features.length ? [" ", ...s.lost_features.map((f) => badge("no", `− ${f}`))] : null,
     s.processing ? [" ", badge("warn", `processing ${s.processing.from} → ${s.processing.to}`)] : null,
