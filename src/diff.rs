@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 
 use crate::catalog::format::{RawCatalog, RawObligation, RawOffering, RawTenant};
 use crate::catalog::{Catalog, CatalogError, FeatureId, Processing, Residency};
-use crate::engine::{Decision, DecisionRequest, decide, resolve_tenant};
+use crate::engine::{Decision, DecisionRequest, Outcome, decide, resolve_tenant};
 
 /// Everything that differs between two catalogs.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -190,10 +190,28 @@ fn union_ids<'a>(old: &[&'a str], new: &[&'a str]) -> Vec<&'a str> {
     out
 }
 
+/// A kind of catalog entry: the codes of its additions and removals, and
+/// its name in messages.
+struct Kind {
+    added: &'static str,
+    removed: &'static str,
+    noun: &'static str,
+}
+
+macro_rules! kind {
+    ($name:literal, $noun:literal) => {
+        Kind {
+            added: concat!($name, "_added"),
+            removed: concat!($name, "_removed"),
+            noun: $noun,
+        }
+    };
+}
+
 /// Added and removed entries of one kind, calling `both` for those in both.
 fn each_entry<'a, T>(
     out: &mut Changes,
-    kind: &'static str,
+    kind: Kind,
     section: &str,
     old: &'a [T],
     new: &'a [T],
@@ -207,35 +225,13 @@ fn each_entry<'a, T>(
         let after = new.iter().find(|x| id(x) == key);
         let entry = format!("{section}[{key}]");
         match (before, after) {
-            (None, Some(_)) => out.push(
-                match kind {
-                    "region" => "region_added",
-                    "cluster" => "cluster_added",
-                    "provider" => "provider_added",
-                    "mode" => "mode_added",
-                    "add_on" => "add_on_added",
-                    "feature" => "feature_added",
-                    "compliance" => "compliance_added",
-                    "sector" => "sector_added",
-                    _ => "tenant_added",
-                },
-                entry,
-                format!("{} `{key}` is added", kind.replace('_', "-")),
-            ),
+            (None, Some(_)) => {
+                out.push(kind.added, entry, format!("{} `{key}` is added", kind.noun))
+            }
             (Some(_), None) => out.push(
-                match kind {
-                    "region" => "region_removed",
-                    "cluster" => "cluster_removed",
-                    "provider" => "provider_removed",
-                    "mode" => "mode_removed",
-                    "add_on" => "add_on_removed",
-                    "feature" => "feature_removed",
-                    "compliance" => "compliance_removed",
-                    "sector" => "sector_removed",
-                    _ => "tenant_removed",
-                },
+                kind.removed,
                 entry,
-                format!("{} `{key}` is removed", kind.replace('_', "-")),
+                format!("{} `{key}` is removed", kind.noun),
             ),
             (Some(a), Some(b)) => both(out, a, b),
             (None, None) => {}
@@ -287,7 +283,7 @@ fn changes(old: &RawCatalog, new: &RawCatalog) -> Vec<Change> {
     }
     each_entry(
         &mut out,
-        "cluster",
+        kind!("cluster", "cluster"),
         "clusters",
         &old.clusters,
         &new.clusters,
@@ -296,7 +292,7 @@ fn changes(old: &RawCatalog, new: &RawCatalog) -> Vec<Change> {
     );
     each_entry(
         &mut out,
-        "region",
+        kind!("region", "region"),
         "regions",
         &old.regions,
         &new.regions,
@@ -324,7 +320,7 @@ fn changes(old: &RawCatalog, new: &RawCatalog) -> Vec<Change> {
     );
     each_entry(
         &mut out,
-        "provider",
+        kind!("provider", "provider"),
         "providers",
         &old.providers,
         &new.providers,
@@ -363,7 +359,7 @@ fn changes(old: &RawCatalog, new: &RawCatalog) -> Vec<Change> {
     );
     each_entry(
         &mut out,
-        "mode",
+        kind!("mode", "mode"),
         "modes",
         &old.modes,
         &new.modes,
@@ -447,7 +443,7 @@ fn changes(old: &RawCatalog, new: &RawCatalog) -> Vec<Change> {
     );
     each_entry(
         &mut out,
-        "add_on",
+        kind!("add_on", "add-on"),
         "add_ons",
         &old.add_ons,
         &new.add_ons,
@@ -466,7 +462,7 @@ fn changes(old: &RawCatalog, new: &RawCatalog) -> Vec<Change> {
     );
     each_entry(
         &mut out,
-        "feature",
+        kind!("feature", "feature"),
         "features",
         &old.features,
         &new.features,
@@ -545,7 +541,7 @@ fn changes(old: &RawCatalog, new: &RawCatalog) -> Vec<Change> {
     obligation_changes(&mut out, "obligations", &old.obligations, &new.obligations);
     each_entry(
         &mut out,
-        "compliance",
+        kind!("compliance", "compliance regime"),
         "compliance",
         &old.compliance,
         &new.compliance,
@@ -561,7 +557,7 @@ fn changes(old: &RawCatalog, new: &RawCatalog) -> Vec<Change> {
     );
     each_entry(
         &mut out,
-        "sector",
+        kind!("sector", "sector"),
         "sectors",
         &old.sectors,
         &new.sectors,
@@ -580,7 +576,7 @@ fn changes(old: &RawCatalog, new: &RawCatalog) -> Vec<Change> {
     );
     each_entry(
         &mut out,
-        "tenant",
+        kind!("tenant", "tenant profile"),
         "tenants",
         &old.tenants,
         &new.tenants,
@@ -823,7 +819,7 @@ fn snapshot(catalog: &Catalog, raw: &RawTenant, features: &[String]) -> Option<S
 }
 
 fn render_snapshot(catalog: &Catalog, d: &Decision<'_>, features: &[String]) -> Snapshot {
-    let routes = features
+    let routes: Vec<FeatureRoute> = features
         .iter()
         .map(|id| {
             let route = d
@@ -841,8 +837,20 @@ fn render_snapshot(catalog: &Catalog, d: &Decision<'_>, features: &[String]) -> 
             }
         })
         .collect();
+    // The outcome of the request both catalogs answer: every feature of
+    // either, one a catalog lacks counting as not served. With the same
+    // features on both sides this is the decision's own outcome.
+    let served = routes.iter().filter(|r| r.permitted).count();
+    let outcome = match (d.mode, served) {
+        (None, _) | (Some(_), 0) => Outcome::Deny,
+        (Some(_), n) if n == routes.len() => Outcome::Permit,
+        (Some(_), _) => Outcome::Partial,
+    };
+    // INVARIANT: when this catalog knows every feature, the rule above is
+    // the engine's own.
+    debug_assert!(d.features.len() != routes.len() || outcome == d.outcome);
     Snapshot {
-        outcome: d.outcome.as_str(),
+        outcome: outcome.as_str(),
         mode: d.mode.map(|m| catalog.mode(m).id.to_string()),
         eligible_modes: d
             .eligible_modes
@@ -1069,6 +1077,39 @@ mod tests {
             .find(|s| s.scenario.profile.is_none() && s.scenario.region == "EU")
             .unwrap();
         assert_eq!(eu.differs, ["mode", "routes", "third_party", "obligations"]);
+    }
+
+    #[test]
+    fn an_added_feature_is_listed_and_only_its_routes_appear() {
+        let old = Catalog::builtin().unwrap();
+        let new = Catalog::from_toml(&format!(
+            "{BUILTIN_SOURCE}\n[[features]]\nid = \"clip_highlights\"\nroutes.zmo = [{{ provider = \"zoom\", model = \"zoom-clips-1\" }}]\n"
+        ))
+        .unwrap();
+        let d = diff(&old, &new);
+        let kinds: Vec<(&str, &str)> = d
+            .changes
+            .iter()
+            .map(|c| (c.kind, c.entry.as_str()))
+            .collect();
+        assert_eq!(kinds, [("feature_added", "features[clip_highlights]")]);
+        assert_eq!(
+            d.impact.features.last().map(String::as_str),
+            Some("clip_highlights")
+        );
+        assert!(d.changes_decisions());
+        for s in &d.impact.changed {
+            let (a, b) = (s.old.as_ref().unwrap(), s.new.as_ref().unwrap());
+            let differing: Vec<&str> = a
+                .routes
+                .iter()
+                .zip(&b.routes)
+                .filter(|(x, y)| x != y)
+                .map(|(x, _)| x.feature.as_str())
+                .collect();
+            assert_eq!(differing, ["clip_highlights"], "{s:?}");
+            assert_eq!(b.mode.as_deref(), Some("zmo"), "{s:?}");
+        }
     }
 
     #[test]

@@ -188,7 +188,9 @@ pub async fn compare(
     });
     let tenant = &request.tenant;
     let region = catalog.region(tenant.region);
-    let any = columns
+    // Eligible modes and the recommendation do not depend on the selection,
+    // so any of the decisions gives them.
+    let sample = columns
         .first()
         .map(|w| &w.decision)
         .or(baseline.as_ref().map(|w| &w.decision));
@@ -213,8 +215,8 @@ pub async fn compare(
             CurrentMode::None => CurrentModeSource::None,
         },
         default_mode: mode_id(region.default_mode),
-        recommended_mode: any.and_then(|d| d.recommended_mode).map(mode_id),
-        eligible_modes: any
+        recommended_mode: sample.and_then(|d| d.recommended_mode).map(mode_id),
+        eligible_modes: sample
             .map(|d| {
                 d.eligible_modes
                     .iter()

@@ -76,6 +76,9 @@ test("SG with strict residency: only zmo is eligible, and the grid says why", as
   assert.equal(await refused.getAttribute("data-supported"), "false");
   await refused.click();
   assert.match(await page.locator("#detail").innerText(), /mode_not_offered: mode zm_plus is not offered in region SG/);
+  // Tab moves to the next cell, whose reason follows the focus.
+  await page.keyboard.press("Tab");
+  assert.match(await page.locator("#detail").innerText(), /mode federated is not offered in region SG/);
   const served = page.locator('.cell[data-mode="zmo"][data-feature="meeting_summary"]');
   await served.focus();
   assert.equal(await served.getAttribute("aria-pressed"), "true");
