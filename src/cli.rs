@@ -338,15 +338,23 @@ fn diff(old: &Path, new: &Path, format: DiffFormat) -> u8 {
         }
     };
     let diff = crate::diff::diff(&old, &new);
-    match format {
-        DiffFormat::Text => print!("{}", crate::diff::render_text(&diff)),
+    let text = match format {
+        DiffFormat::Text => crate::diff::render_text(&diff),
         DiffFormat::Json => match serde_json::to_string_pretty(&diff) {
-            Ok(json) => println!("{json}"),
+            Ok(json) => json + "\n",
             Err(e) => {
                 eprintln!("aipdp diff: {e}");
                 return exit::SOFTWARE;
             }
         },
+    };
+    // A long report is often piped into `head`: a closed pipe is not a failure.
+    let written = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    if let Err(e) = written
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("aipdp diff: {e}");
+        return exit::SOFTWARE;
     }
     if diff.changes_decisions() {
         exit::DECISIONS_CHANGE
