@@ -5,3 +5,9 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 # Each suite adds what it needs below.
+
+# Browser suite (scripts/suites/browser.sh): Debian's chromium, driven by
+# playwright-core through its executablePath; playwright never downloads a
+# browser of its own here.
+ensure_apt chromium
+ensure_npm playwright-core@1.65.1

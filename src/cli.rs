@@ -19,6 +19,8 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// A decision that permits some, not all, requested features.
     pub const PARTIAL: u8 = 1;
+    /// `diff`: the new catalog changes at least one decision.
+    pub const DECISIONS_CHANGE: u8 = 1;
     /// A decision that denies.
     pub const DENY: u8 = 2;
     /// The catalog is invalid or one of its examples fails.
@@ -42,7 +44,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 ok or permit, 1 partial, 2 deny, 3 invalid catalog, 64 usage error or invalid request, 69 unhealthy, 70 service failure.";
+const EXIT_CODES: &str = "Exit codes: 0 ok or permit, 1 partial (diff: decisions change), 2 deny, 3 invalid catalog, 64 usage error or invalid request, 69 unhealthy, 70 service failure.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -72,6 +74,19 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         catalog: Option<PathBuf>,
     },
+    /// Compare two catalogs: what changed, and whose decisions change.
+    ///
+    /// Exits 0 when no decision changes, 1 when some do, 3 when a catalog
+    /// is invalid.
+    Diff {
+        /// The catalog in force (or the one before the edit).
+        old: PathBuf,
+        /// The edited catalog.
+        new: PathBuf,
+        /// `text` for people, `json` for pipelines.
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiffFormat,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Ask a running service whether it is ready (for container health checks).
@@ -80,6 +95,13 @@ pub enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
     },
+}
+
+/// Output of `aipdp diff`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
 }
 
 /// Parses the command line and runs it; the exit code says how it went.
@@ -108,6 +130,7 @@ fn run(command: Command) -> u8 {
         } => serve(catalog, listen, config.as_deref()),
         Command::Check { file } => check(file.as_deref()),
         Command::Decide { request, catalog } => decide_once(request.as_deref(), catalog.as_deref()),
+        Command::Diff { old, new, format } => diff(&old, &new, format),
         Command::Openapi => {
             print!("{}", crate::http::openapi_json());
             exit::OK
@@ -301,6 +324,42 @@ fn decide_once(request: Option<&Path>, catalog: Option<&Path>) -> u8 {
         Outcome::Permit => exit::OK,
         Outcome::Partial => exit::PARTIAL,
         Outcome::Deny => exit::DENY,
+    }
+}
+
+/// Exit 0 when no decision changes, 1 when some do: CI can gate a catalog
+/// edit on a reviewed impact.
+fn diff(old: &Path, new: &Path, format: DiffFormat) -> u8 {
+    let (old, new) = match (Catalog::load(old), Catalog::load(new)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("aipdp diff: {e}");
+            return exit::INVALID_CATALOG;
+        }
+    };
+    let diff = crate::diff::diff(&old, &new);
+    let text = match format {
+        DiffFormat::Text => crate::diff::render_text(&diff),
+        DiffFormat::Json => match serde_json::to_string_pretty(&diff) {
+            Ok(json) => json + "\n",
+            Err(e) => {
+                eprintln!("aipdp diff: {e}");
+                return exit::SOFTWARE;
+            }
+        },
+    };
+    // A long report is often piped into `head`: a closed pipe is not a failure.
+    let written = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    if let Err(e) = written
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("aipdp diff: {e}");
+        return exit::SOFTWARE;
+    }
+    if diff.changes_decisions() {
+        exit::DECISIONS_CHANGE
+    } else {
+        exit::OK
     }
 }
 

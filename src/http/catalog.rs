@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::decisions::cache_for;
 use super::{AppState, LoadedCatalog};
-use crate::catalog::format::{RawCatalog, RawFeature, RawMode, RawProvider, RawRegion};
+use crate::catalog::format::{RawCatalog, RawChange, RawFeature, RawMode, RawProvider, RawRegion};
 
 /// Whether an `If-None-Match` header matches the entity tag.
 fn matches(headers: &HeaderMap, etag: &str) -> bool {
@@ -118,4 +118,12 @@ sub_resource!(
     RawFeature,
     FeaturesBody,
     "features"
+);
+sub_resource!(
+    changelog,
+    "/v1/catalog/changelog",
+    changelog,
+    RawChange,
+    ChangelogBody,
+    "changelog: what changed in the offering, by version and date, oldest first"
 );

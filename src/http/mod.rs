@@ -6,10 +6,12 @@
 //! rule of their own.
 
 mod catalog;
+mod compare;
 mod decisions;
 mod eligibility;
 pub mod error;
 mod ops;
+mod ui;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -121,12 +123,14 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(decisions::decide_one))
         .routes(routes!(decisions::decide_batch))
         .routes(routes!(decisions::route))
+        .routes(routes!(compare::compare))
         .routes(routes!(eligibility::eligibility))
         .routes(routes!(catalog::whole))
         .routes(routes!(catalog::regions))
         .routes(routes!(catalog::modes))
         .routes(routes!(catalog::providers))
         .routes(routes!(catalog::features))
+        .routes(routes!(catalog::changelog))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::openapi))
@@ -144,6 +148,7 @@ pub fn router(state: AppState) -> Router {
     let limits = state.settings().limits.clone();
     let (router, _) = api().split_for_parts();
     router
+        .merge(ui::routes())
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(

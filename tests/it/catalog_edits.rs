@@ -16,7 +16,7 @@ pub fn edited(old: &str, new: &str) -> String {
     BUILTIN_SOURCE.replacen(old, new, 1)
 }
 
-const ZM_PLUS_REGIONS: &str =
+pub const ZM_PLUS_REGIONS: &str =
     "regions = [\"US\", \"EU\"] # [source] being rolled out to more regions";
 
 #[tokio::test]
