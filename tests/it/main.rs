@@ -10,4 +10,6 @@ mod catalog_edits;
 mod cli;
 mod helpers;
 mod openapi;
+mod ops;
+mod reload;
 mod scenarios;
