@@ -465,4 +465,47 @@ mod tests {
         let text = err.map(|e| e.to_string()).unwrap_or_default();
         assert!(text.contains("limits.max_batch"), "{text}");
     }
+
+    #[test]
+    fn operations_settings_are_checked_by_key() {
+        for (var, value, key) in [
+            (
+                "AIPDP_LOG__DECISION_SAMPLE_RATE",
+                "1.5",
+                "log.decision_sample_rate",
+            ),
+            (
+                "AIPDP_CORS__ALLOWED_ORIGINS",
+                "portal.example.com",
+                "cors.allowed_origins",
+            ),
+            (
+                "AIPDP_LIMITS__MAX_CONCURRENT_REQUESTS",
+                "0",
+                "limits.max_concurrent_requests",
+            ),
+            (
+                "AIPDP_LIMITS__HEADER_READ_TIMEOUT_MS",
+                "0",
+                "limits.header_read_timeout_ms",
+            ),
+        ] {
+            let err = Settings::load(None, env(&[(var, value)])).err();
+            let text = err.map(|e| e.to_string()).unwrap_or_default();
+            assert!(text.contains(key), "{var}={value}: {text}");
+        }
+        let s = Settings::load(
+            None,
+            env(&[
+                ("AIPDP_LOG__DECISION_SAMPLE_RATE", "0.25"),
+                (
+                    "AIPDP_CORS__ALLOWED_ORIGINS",
+                    "https://a.example, https://b.example",
+                ),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!((s.log.decision_sample_rate - 0.25).abs() < f64::EPSILON);
+        assert_eq!(s.cors.origins(), ["https://a.example", "https://b.example"]);
+    }
 }

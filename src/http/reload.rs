@@ -32,6 +32,16 @@ pub enum Trigger {
     Admin,
 }
 
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Signal => "signal",
+            Trigger::Watch => "watch",
+            Trigger::Admin => "admin",
+        }
+    }
+}
+
 /// How a reload attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReloadOutcome {
@@ -127,7 +137,7 @@ impl AppState {
                 });
                 if unchanged {
                     self.metrics().reload("unchanged");
-                    tracing::debug!(?trigger, version = %catalog.version, "catalog unchanged");
+                    tracing::debug!(trigger = trigger.as_str(), version = %catalog.version, "catalog unchanged");
                     return Ok(ReloadOutcome::Unchanged {
                         version: catalog.version.to_string(),
                     });
@@ -138,7 +148,7 @@ impl AppState {
                 self.metrics().catalog_in_force(&loaded);
                 self.swap_catalog(loaded);
                 self.metrics().reload("success");
-                tracing::info!(?trigger, %from, %to, "catalog reloaded");
+                tracing::info!(trigger = trigger.as_str(), %from, %to, "catalog reloaded");
                 Ok(ReloadOutcome::Swapped { from, to })
             }
             Err(error) => {
@@ -148,7 +158,7 @@ impl AppState {
                     error: Some(error.to_string()),
                 });
                 self.metrics().reload("failure");
-                tracing::error!(?trigger, %error, "catalog reload failed; the last good catalog keeps serving");
+                tracing::error!(trigger = trigger.as_str(), %error, "catalog reload failed; the last good catalog keeps serving");
                 Err(error.into())
             }
         }

@@ -11,5 +11,6 @@ mod cli;
 mod helpers;
 mod openapi;
 mod ops;
+mod process;
 mod reload;
 mod scenarios;
