@@ -78,6 +78,10 @@ fn accepted(presented: &str, accepted: &[[u8; 32]]) -> bool {
 /// Paths open to every caller, tokens or not.
 const OPEN: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/openapi.json"];
 
+/// Paths never shed: a busy replica must not look dead to its probes, nor
+/// go dark to its scraper.
+const NEVER_SHED: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
 fn is_admin(path: &str) -> bool {
     path == "/admin" || path.starts_with("/admin/")
 }
@@ -137,7 +141,7 @@ pub async fn authorize(State(state): State<AppState>, request: Request, next: Ne
 /// is reached; probes and the metrics scrape are never refused, so a busy
 /// replica is not mistaken for a dead one.
 pub async fn shed_load(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if OPEN[..3].contains(&request.uri().path()) {
+    if NEVER_SHED.contains(&request.uri().path()) {
         return next.run(request).await;
     }
     let guard = &state.inner.guard;

@@ -182,9 +182,10 @@ fn compile_bytes(path: &Path, bytes: &[u8]) -> Result<Catalog, LoadError> {
 pub async fn watch_file(state: AppState, path: PathBuf, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // The catalog in force came from this path at start; its digest, not
-    // the file's bytes, decides whether the first poll finds news.
-    let mut seen: Option<[u8; 32]> = None;
+    // What the last tick found. The first tick compares the catalog's
+    // digest, not bytes, with the catalog in force, so it finds nothing new
+    // unless the file changed since start.
+    let mut seen: Option<Seen> = None;
     loop {
         ticker.tick().await;
         let reading = path.clone();
@@ -192,10 +193,9 @@ pub async fn watch_file(state: AppState, path: PathBuf, every: Duration) {
         let bytes = match read.unwrap_or_else(|e| Err(std::io::Error::other(e))) {
             Ok(bytes) => bytes,
             Err(source) => {
-                // A missing file mid-swap is normal for a moment; report a
-                // read failure once per distinct state, not every tick.
-                if seen != Some([0; 32]) {
-                    seen = Some([0; 32]);
+                // Report an unreadable file once, not at every tick.
+                if seen != Some(Seen::Unreadable) {
+                    seen = Some(Seen::Unreadable);
                     let _ = state.reload_from(
                         &path,
                         Err(LoadError::Read {
@@ -208,11 +208,11 @@ pub async fn watch_file(state: AppState, path: PathBuf, every: Duration) {
                 continue;
             }
         };
-        let hash: [u8; 32] = Sha256::digest(&bytes).into();
-        if seen == Some(hash) {
+        let content = Seen::Content(Sha256::digest(&bytes).into());
+        if seen == Some(content) {
             continue;
         }
-        seen = Some(hash);
+        seen = Some(content);
         let state = state.clone();
         let path = path.clone();
         // Compiling is CPU work; keep it off the request threads.
@@ -221,6 +221,14 @@ pub async fn watch_file(state: AppState, path: PathBuf, every: Duration) {
         })
         .await;
     }
+}
+
+/// What the watch found at the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    Unreadable,
+    /// SHA-256 of the file's bytes.
+    Content([u8; 32]),
 }
 
 /// Reloads on every `SIGHUP`. Runs until the task is aborted.

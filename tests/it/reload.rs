@@ -203,3 +203,47 @@ async fn reload_under_load_never_fails_a_request_nor_serves_an_invalid_catalog()
     assert!(metrics.contains("version=\"v5\"} 1"), "{metrics}");
     assert!(!metrics.contains("version=\"v4\""), "{metrics}");
 }
+
+#[tokio::test]
+async fn the_watch_outlives_a_missing_file_and_reports_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.toml");
+    std::fs::write(&path, catalog("v1", "federated")).unwrap();
+    let app = spawn_with(
+        settings(&[
+            ("AIPDP_CATALOG", path.to_str().unwrap()),
+            ("AIPDP_RELOAD__WATCH_INTERVAL_MS", "20"),
+        ]),
+        &catalog("v1", "federated"),
+    )
+    .await;
+    let failures = |a: &TestApp| {
+        a.state
+            .metrics()
+            .render()
+            .lines()
+            .find_map(|l| l.strip_prefix("aipdp_catalog_reloads_total{result=\"failure\"} "))
+            .map(str::to_owned)
+    };
+    std::fs::remove_file(&path).unwrap();
+    wait_for(&app, "the missing file to be reported", |a| {
+        failures(a).as_deref() == Some("1")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        failures(&app).as_deref(),
+        Some("1"),
+        "reported at every tick"
+    );
+    assert_eq!(version(&app), "v1");
+    let (status, _) = app.get("/readyz").await;
+    assert_eq!(
+        status, 200,
+        "a failed reload keeps the service ready by default"
+    );
+
+    std::fs::write(&path, catalog("v2", "zmo")).unwrap();
+    wait_for(&app, "v2 after the file came back", |a| version(a) == "v2").await;
+    assert_eq!(failures(&app).as_deref(), Some("1"));
+}
