@@ -269,11 +269,16 @@ impl Settings {
         for (var, value) in vars {
             let key = var["AIPDP_".len()..].to_ascii_lowercase();
             let path: Vec<&str> = key.split("__").collect();
-            set_path(&mut table, &path, parse_scalar(&value)).map_err(|problem| {
-                ConfigError::Env {
-                    var: var.clone(),
-                    problem,
-                }
+            // Tokens stay strings whatever they look like, so a type error
+            // can never quote one.
+            let value = if path.first() == Some(&"auth") {
+                toml::Value::String(value)
+            } else {
+                parse_scalar(&value)
+            };
+            set_path(&mut table, &path, value).map_err(|problem| ConfigError::Env {
+                var: var.clone(),
+                problem,
             })?;
         }
         let mut settings: Settings =
@@ -507,5 +512,21 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         assert!((s.log.decision_sample_rate - 0.25).abs() < f64::EPSILON);
         assert_eq!(s.cors.origins(), ["https://a.example", "https://b.example"]);
+    }
+
+    #[test]
+    fn tokens_from_env_stay_strings_and_are_never_quoted() {
+        let s = Settings::load(
+            None,
+            env(&[("AIPDP_AUTH__API_TOKENS", "12345678901234567890")]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.tokens.api, [Secret::new("12345678901234567890")]);
+        let err = Settings::load(None, env(&[("AIPDP_AUTH__ADMIN_TOKENS", "12345")])).err();
+        let text = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            text.contains("auth.admin_tokens") && !text.contains("12345"),
+            "{text}"
+        );
     }
 }

@@ -301,7 +301,13 @@ impl Application {
         // instead of ending the process.
         #[cfg(unix)]
         if settings.reload.on_sighup {
-            reloaders.push(tokio::spawn(reload::reload_on_sighup(self.state.clone())));
+            match reload::reload_on_sighup(self.state.clone()) {
+                Ok(task) => reloaders.push(tokio::spawn(task)),
+                Err(error) => tracing::warn!(
+                    %error,
+                    "cannot listen for SIGHUP; reload by file watch or POST /admin/reload"
+                ),
+            }
         }
         let timeouts = serve::ServeTimeouts {
             header_read: Duration::from_millis(settings.limits.header_read_timeout_ms),

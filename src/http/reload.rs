@@ -14,6 +14,7 @@
 //! on the file would keep watching the orphaned old inode; polling a small
 //! file once a second costs nothing and needs no extra crate.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -231,22 +232,22 @@ enum Seen {
     Content([u8; 32]),
 }
 
-/// Reloads on every `SIGHUP`. Runs until the task is aborted.
+/// Starts listening for `SIGHUP` now, so a signal sent right after start is
+/// not the default "terminate"; the returned task reloads on each one.
+///
+/// # Errors
+/// When the signal handler cannot be installed.
 #[cfg(unix)]
-pub async fn reload_on_sighup(state: AppState) {
+pub fn reload_on_sighup(state: AppState) -> std::io::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut hangups = match signal(SignalKind::hangup()) {
-        Ok(s) => s,
-        Err(error) => {
-            tracing::warn!(%error, "cannot listen for SIGHUP; reload by file watch or POST /admin/reload");
-            return;
+    let mut hangups = signal(SignalKind::hangup())?;
+    Ok(async move {
+        while hangups.recv().await.is_some() {
+            let state = state.clone();
+            let result = tokio::task::spawn_blocking(move || state.reload(Trigger::Signal)).await;
+            if let Ok(Err(error @ ReloadError::NoFile)) = result {
+                tracing::warn!(%error, "SIGHUP ignored");
+            }
         }
-    };
-    while hangups.recv().await.is_some() {
-        let state = state.clone();
-        let result = tokio::task::spawn_blocking(move || state.reload(Trigger::Signal)).await;
-        if let Ok(Err(error @ ReloadError::NoFile)) = result {
-            tracing::warn!(%error, "SIGHUP ignored");
-        }
-    }
+    })
 }
