@@ -200,6 +200,36 @@ pub fn cors(settings: &Settings) -> Option<CorsLayer> {
     )
 }
 
+/// Declares the two bearer-token schemes of the guard.
+pub struct BearerTokens;
+
+impl utoipa::Modify for BearerTokens {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, description) in [
+            (
+                "api_token",
+                "Needed on every endpoint except health, readiness, metrics, the API description and admin, when API tokens are configured",
+            ),
+            (
+                "admin_token",
+                "Needed on /admin/...; without admin tokens configured those endpoints do not exist",
+            ),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(description))
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,6 +38,7 @@ use utoipa_axum::routes;
 use crate::catalog::Catalog;
 use crate::config::Settings;
 use crate::wire::DecisionIds;
+use guard::BearerTokens;
 
 /// A compiled catalog with what the service derives from it once.
 #[derive(Debug)]
@@ -146,36 +147,6 @@ impl AppState {
     modifiers(&BearerTokens)
 )]
 struct ApiDoc;
-
-/// Declares the two bearer-token schemes of the guard.
-struct BearerTokens;
-
-impl utoipa::Modify for BearerTokens {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        for (name, description) in [
-            (
-                "api_token",
-                "Needed on every endpoint except health, readiness, metrics, the API description and admin, when API tokens are configured",
-            ),
-            (
-                "admin_token",
-                "Needed on /admin/...; without admin tokens configured those endpoints do not exist",
-            ),
-        ] {
-            components.add_security_scheme(
-                name,
-                SecurityScheme::Http(
-                    HttpBuilder::new()
-                        .scheme(HttpAuthScheme::Bearer)
-                        .description(Some(description))
-                        .build(),
-                ),
-            );
-        }
-    }
-}
 
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
