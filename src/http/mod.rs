@@ -4,6 +4,12 @@
 //! utoipa-axum's `routes!`, so a route cannot exist without its spec.
 //! Handlers parse, call the engine, and render `wire` types; they hold no
 //! rule of their own.
+//!
+//! Running it: [`reload`] swaps in a new catalog only when valid,
+//! [`metrics`] counts, [`observe`] writes the decision log (every decision
+//! handler calls [`observe::record_decision`] once per decision), `guard`
+//! checks tokens, sheds load and sets CORS, `admin` shows status and
+//! reloads, and `serve` is the accept loop with its timeouts and drain.
 
 mod admin;
 mod catalog;

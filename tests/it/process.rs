@@ -195,3 +195,34 @@ async fn deny_only_logging_skips_permits() {
     assert_eq!(line["fields"]["decision_id"], deny["decision_id"]);
     assert_eq!(line["fields"]["mode"], "none");
 }
+
+#[test]
+fn bad_operations_settings_stop_the_start_with_exit_64_naming_the_key() {
+    for (var, value, key) in [
+        (
+            "AIPDP_LIMITS__MAX_CONCURRENT_REQUESTS",
+            "0",
+            "limits.max_concurrent_requests",
+        ),
+        (
+            "AIPDP_LOG__DECISION_SAMPLE_RATE",
+            "2.5",
+            "log.decision_sample_rate",
+        ),
+        (
+            "AIPDP_AUTH__API_TOKENS_FILE",
+            "/nonexistent/aipdp-tokens",
+            "auth.api_tokens_file",
+        ),
+        ("AIPDP_RELOAD__WATCH_INTERVAL_MS", "-1", "watch_interval_ms"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_aipdp"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env(var, value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(64), "{var}={value}: {stderr}");
+        assert!(stderr.contains(key), "{var}={value}: {stderr}");
+    }
+}
