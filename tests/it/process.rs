@@ -84,8 +84,9 @@ impl Served {
     }
 
     fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
+        // The shell's own `kill`, so no separate package is needed.
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -s {name} {}", self.child.id())])
             .status()
             .unwrap();
         assert!(status.success());
