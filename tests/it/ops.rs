@@ -537,24 +537,45 @@ async fn cors_is_off_by_default_and_allows_only_configured_origins() {
 }
 
 /// Starts a service whose shutdown the test fires, returning its address,
-/// the trigger and the running server.
+/// the trigger, the running server and a way to wait for a request to be
+/// in flight.
 async fn spawn_stoppable(
     env: &[(&str, &str)],
 ) -> (
     SocketAddr,
     oneshot::Sender<()>,
     tokio::task::JoinHandle<std::io::Result<()>>,
+    InFlight,
 ) {
     let catalog = Catalog::from_toml(BUILTIN_SOURCE).unwrap();
     let app = Application::build(settings(env), LoadedCatalog::new(catalog, "test"))
         .await
         .unwrap();
     let addr = app.local_addr().unwrap();
+    let in_flight = InFlight(app.state().clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
-    (addr, stop, server)
+    (addr, stop, server, in_flight)
+}
+
+struct InFlight(aipdp::http::AppState);
+
+impl InFlight {
+    /// Waits until the service is handling one request.
+    async fn one(&self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self
+            .0
+            .metrics()
+            .render()
+            .contains("aipdp_http_requests_in_flight 1\n")
+        {
+            assert!(Instant::now() < deadline, "the slow request never got in");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
 
 /// A decision request whose body is sent in two halves: the request is in
@@ -606,18 +627,22 @@ impl SlowRequest {
 
 #[tokio::test]
 async fn shutdown_finishes_the_request_in_flight_and_refuses_new_ones() {
-    let (addr, stop, server) = spawn_stoppable(&[]).await;
+    let (addr, stop, server, in_flight) = spawn_stoppable(&[]).await;
     let slow = tokio::task::spawn_blocking(move || SlowRequest::start(addr))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    in_flight.one().await;
     stop.send(()).unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "still accepting after the stop signal"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!server.is_finished(), "stopped with a request in flight");
-    assert!(
-        TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
-        "still accepting after the stop signal"
-    );
     let status = tokio::task::spawn_blocking(move || slow.finish())
         .await
         .unwrap();
@@ -628,11 +653,12 @@ async fn shutdown_finishes_the_request_in_flight_and_refuses_new_ones() {
 
 #[tokio::test]
 async fn shutdown_gives_up_on_a_stuck_request_after_the_grace_period() {
-    let (addr, stop, server) = spawn_stoppable(&[("AIPDP_SHUTDOWN__GRACE_PERIOD_MS", "300")]).await;
+    let (addr, stop, server, in_flight) =
+        spawn_stoppable(&[("AIPDP_SHUTDOWN__GRACE_PERIOD_MS", "300")]).await;
     let _stuck = tokio::task::spawn_blocking(move || SlowRequest::start(addr))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    in_flight.one().await;
     let started = Instant::now();
     stop.send(()).unwrap();
     let stopped = tokio::time::timeout(Duration::from_secs(5), server).await;
@@ -658,8 +684,11 @@ async fn over_the_concurrency_limit_requests_are_shed_with_503_and_retry_after()
     let holder = tokio::task::spawn_blocking(move || SlowRequest::start(addr))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    assert_eq!(sample(&app, "aipdp_http_requests_in_flight").await, 1.0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sample(&app, "aipdp_http_requests_in_flight").await != 1.0 {
+        assert!(Instant::now() < deadline, "the slow request never got in");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     let shed = send(
         &app,
