@@ -11,3 +11,6 @@ source scripts/lib.sh
 # browser of its own here.
 ensure_apt chromium
 ensure_npm playwright-core@1.65.1
+# deploy/kubernetes manifests are validated against the Kubernetes schemas
+# that kubernetes-validate ships (scripts/suites/kubernetes.sh).
+ensure_venv "kubernetes-validate==1.37.0"

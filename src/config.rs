@@ -20,6 +20,13 @@ pub struct Settings {
     pub catalog: Option<PathBuf>,
     pub limits: Limits,
     pub log: LogSettings,
+    pub reload: ReloadSettings,
+    pub auth: AuthSettings,
+    pub cors: CorsSettings,
+    pub shutdown: ShutdownSettings,
+    /// The tokens read from `auth` at load time.
+    #[serde(skip)]
+    pub tokens: Tokens,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -28,6 +35,9 @@ pub struct Limits {
     pub max_body_bytes: usize,
     pub max_batch: usize,
     pub request_timeout_ms: u64,
+    pub header_read_timeout_ms: u64,
+    pub max_concurrent_requests: usize,
+    pub retry_after_seconds: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -35,6 +45,163 @@ pub struct Limits {
 pub struct LogSettings {
     pub format: LogFormat,
     pub level: String,
+    /// Whether decisions are logged at all.
+    pub decisions: bool,
+    /// Share of decisions logged, 0.0 to 1.0.
+    pub decision_sample_rate: f64,
+    /// Log only answers that refused something (deny, partial).
+    pub decisions_deny_only: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReloadSettings {
+    /// Poll period of the catalog file watch; 0 turns it off.
+    pub watch_interval_ms: u64,
+    pub on_sighup: bool,
+    pub unready_on_failed_reload: bool,
+}
+
+/// Who may call. Token values are [`Secret`]s: they never reach a log line
+/// or a `Debug` print.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub api_tokens: Secret,
+    #[serde(deserialize_with = "empty_is_none")]
+    pub api_tokens_file: Option<PathBuf>,
+    pub admin_tokens: Secret,
+    #[serde(deserialize_with = "empty_is_none")]
+    pub admin_tokens_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CorsSettings {
+    /// Comma-separated origins, `*` for any; empty turns CORS off.
+    pub allowed_origins: String,
+}
+
+impl CorsSettings {
+    /// The configured origins, trimmed, without empty entries.
+    pub fn origins(&self) -> Vec<&str> {
+        split_list(&self.allowed_origins)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ShutdownSettings {
+    pub grace_period_ms: u64,
+}
+
+/// A setting whose value must not be shown (bearer tokens).
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "Secret(empty)"
+        } else {
+            "Secret(..)"
+        })
+    }
+}
+
+/// The bearer tokens in force, read once from the settings and token files.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Tokens {
+    /// Empty: the API is open.
+    pub api: Vec<Secret>,
+    /// Empty: `/admin/...` is disabled.
+    pub admin: Vec<Secret>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("api", &self.api.len())
+            .field("admin", &self.admin.len())
+            .finish()
+    }
+}
+
+impl AuthSettings {
+    /// Reads the tokens of the settings and of the token files.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the key of a file that cannot be read
+    /// or a token that could not be sent in a header.
+    pub fn tokens(&self) -> Result<Tokens, ConfigError> {
+        let api = read_tokens(
+            &self.api_tokens,
+            self.api_tokens_file.as_deref(),
+            "auth.api_tokens",
+            "auth.api_tokens_file",
+        )?;
+        let admin = read_tokens(
+            &self.admin_tokens,
+            self.admin_tokens_file.as_deref(),
+            "auth.admin_tokens",
+            "auth.admin_tokens_file",
+        )?;
+        Ok(Tokens { api, admin })
+    }
+}
+
+fn read_tokens(
+    inline: &Secret,
+    file: Option<&std::path::Path>,
+    key: &'static str,
+    file_key: &'static str,
+) -> Result<Vec<Secret>, ConfigError> {
+    let mut tokens: Vec<Secret> = split_list(inline.expose())
+        .into_iter()
+        .map(Secret::new)
+        .collect();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+            key: file_key,
+            problem: format!("cannot read `{}`: {e}", path.display()),
+        })?;
+        tokens.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(Secret::new),
+        );
+    }
+    // The problem names the key, never the token.
+    for token in &tokens {
+        let usable =
+            token.expose().len() >= 16 && token.expose().bytes().all(|b| b.is_ascii_graphic());
+        if !usable {
+            return Err(ConfigError::Invalid {
+                key: if file.is_some() { file_key } else { key },
+                problem: "every token must be at least 16 visible ASCII characters".into(),
+            });
+        }
+    }
+    Ok(tokens)
+}
+
+fn split_list(text: &str) -> Vec<&str> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -102,19 +269,25 @@ impl Settings {
         for (var, value) in vars {
             let key = var["AIPDP_".len()..].to_ascii_lowercase();
             let path: Vec<&str> = key.split("__").collect();
-            set_path(&mut table, &path, parse_scalar(&value)).map_err(|problem| {
-                ConfigError::Env {
-                    var: var.clone(),
-                    problem,
-                }
+            // Tokens stay strings whatever they look like, so a type error
+            // can never quote one.
+            let value = if path.first() == Some(&"auth") {
+                toml::Value::String(value)
+            } else {
+                parse_scalar(&value)
+            };
+            set_path(&mut table, &path, value).map_err(|problem| ConfigError::Env {
+                var: var.clone(),
+                problem,
             })?;
         }
-        let settings: Settings =
+        let mut settings: Settings =
             toml::Table::try_into(table).map_err(|source| ConfigError::Parse {
                 origin: "settings".into(),
                 source,
             })?;
         settings.validate()?;
+        settings.tokens = settings.auth.tokens()?;
         Ok(settings)
     }
 
@@ -141,6 +314,56 @@ impl Settings {
                 key: "limits.request_timeout_ms",
                 problem: format!("must be 1 to 600000, got {}", limits.request_timeout_ms),
             });
+        }
+        if limits.header_read_timeout_ms == 0 || limits.header_read_timeout_ms > 600_000 {
+            return Err(ConfigError::Invalid {
+                key: "limits.header_read_timeout_ms",
+                problem: format!("must be 1 to 600000, got {}", limits.header_read_timeout_ms),
+            });
+        }
+        if !(1..=1_000_000).contains(&limits.max_concurrent_requests) {
+            return Err(ConfigError::Invalid {
+                key: "limits.max_concurrent_requests",
+                problem: format!(
+                    "must be 1 to 1000000, got {}",
+                    limits.max_concurrent_requests
+                ),
+            });
+        }
+        if !(0.0..=1.0).contains(&self.log.decision_sample_rate) {
+            return Err(ConfigError::Invalid {
+                key: "log.decision_sample_rate",
+                problem: format!("must be 0.0 to 1.0, got {}", self.log.decision_sample_rate),
+            });
+        }
+        if self.reload.watch_interval_ms > 3_600_000 {
+            return Err(ConfigError::Invalid {
+                key: "reload.watch_interval_ms",
+                problem: format!(
+                    "must be 0 (off) to 3600000, got {}",
+                    self.reload.watch_interval_ms
+                ),
+            });
+        }
+        if self.shutdown.grace_period_ms > 3_600_000 {
+            return Err(ConfigError::Invalid {
+                key: "shutdown.grace_period_ms",
+                problem: format!(
+                    "must be 0 to 3600000, got {}",
+                    self.shutdown.grace_period_ms
+                ),
+            });
+        }
+        for origin in self.cors.origins() {
+            let valid = origin == "*"
+                || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                    && axum::http::HeaderValue::from_str(origin).is_ok());
+            if !valid {
+                return Err(ConfigError::Invalid {
+                    key: "cors.allowed_origins",
+                    problem: format!("`{origin}` is not `*` or an http(s) origin"),
+                });
+            }
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return Err(ConfigError::Invalid {
@@ -184,6 +407,11 @@ fn set_path(table: &mut toml::Table, path: &[&str], value: toml::Value) -> Resul
 fn parse_scalar(value: &str) -> toml::Value {
     if let Ok(i) = value.parse::<i64>() {
         return toml::Value::Integer(i);
+    }
+    if value.contains('.')
+        && let Ok(f) = value.parse::<f64>()
+    {
+        return toml::Value::Float(f);
     }
     match value {
         "true" => toml::Value::Boolean(true),
@@ -241,5 +469,64 @@ mod tests {
         let err = Settings::load(None, env(&[("AIPDP_LIMITS__MAX_BATCH", "0")])).err();
         let text = err.map(|e| e.to_string()).unwrap_or_default();
         assert!(text.contains("limits.max_batch"), "{text}");
+    }
+
+    #[test]
+    fn operations_settings_are_checked_by_key() {
+        for (var, value, key) in [
+            (
+                "AIPDP_LOG__DECISION_SAMPLE_RATE",
+                "1.5",
+                "log.decision_sample_rate",
+            ),
+            (
+                "AIPDP_CORS__ALLOWED_ORIGINS",
+                "portal.example.com",
+                "cors.allowed_origins",
+            ),
+            (
+                "AIPDP_LIMITS__MAX_CONCURRENT_REQUESTS",
+                "0",
+                "limits.max_concurrent_requests",
+            ),
+            (
+                "AIPDP_LIMITS__HEADER_READ_TIMEOUT_MS",
+                "0",
+                "limits.header_read_timeout_ms",
+            ),
+        ] {
+            let err = Settings::load(None, env(&[(var, value)])).err();
+            let text = err.map(|e| e.to_string()).unwrap_or_default();
+            assert!(text.contains(key), "{var}={value}: {text}");
+        }
+        let s = Settings::load(
+            None,
+            env(&[
+                ("AIPDP_LOG__DECISION_SAMPLE_RATE", "0.25"),
+                (
+                    "AIPDP_CORS__ALLOWED_ORIGINS",
+                    "https://a.example, https://b.example",
+                ),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!((s.log.decision_sample_rate - 0.25).abs() < f64::EPSILON);
+        assert_eq!(s.cors.origins(), ["https://a.example", "https://b.example"]);
+    }
+
+    #[test]
+    fn tokens_from_env_stay_strings_and_are_never_quoted() {
+        let s = Settings::load(
+            None,
+            env(&[("AIPDP_AUTH__API_TOKENS", "12345678901234567890")]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.tokens.api, [Secret::new("12345678901234567890")]);
+        let err = Settings::load(None, env(&[("AIPDP_AUTH__ADMIN_TOKENS", "12345")])).err();
+        let text = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            text.contains("auth.admin_tokens") && !text.contains("12345"),
+            "{text}"
+        );
     }
 }

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{Problem, ValidJson, json_body, parse_json};
+use super::observe::{DecisionContext, Endpoint, record_decision};
 use crate::catalog::FieldError;
 use crate::catalog::format::{RawDecisionRequest, RawTenant};
 use crate::engine::{DecisionRequest, decide, resolve_feature, resolve_request, resolve_tenant};
@@ -47,18 +48,23 @@ pub fn cache_for(ttl: u32) -> (header::HeaderName, HeaderValue) {
     responses((status = 200, description = "The decision", body = DecisionBody), JsonProblems))]
 pub async fn decide_one(
     State(state): State<AppState>,
+    context: DecisionContext,
     ValidJson(raw): ValidJson<RawDecisionRequest>,
 ) -> Result<Response, Problem> {
     let loaded = state.catalog();
     let catalog = &loaded.catalog;
     let request = resolve_request(catalog, &raw).map_err(Problem::invalid)?;
     let decision = decide(catalog, &request);
-    let body = DecisionBody::new(
+    let decision_id = state.next_decision_id();
+    record_decision(
+        &state,
+        &context,
+        Endpoint::Decisions,
         catalog,
         &decision,
-        state.next_decision_id(),
-        request.explain,
+        &decision_id,
     );
+    let body = DecisionBody::new(catalog, &decision, decision_id, request.explain);
     Ok(([cache_for(catalog.ttl_seconds)], Json(body)).into_response())
 }
 
@@ -95,6 +101,7 @@ pub struct BatchResponse<'a> {
     responses((status = 200, description = "One result per request, in order", body = BatchResponse), JsonProblems))]
 pub async fn decide_batch(
     State(state): State<AppState>,
+    context: DecisionContext,
     request: Request,
 ) -> Result<Response, Problem> {
     let bytes = json_body(request, &state).await?;
@@ -125,12 +132,16 @@ pub async fn decide_batch(
             match request {
                 Ok(request) => {
                     let decision = decide(catalog, &request);
-                    let body = DecisionBody::new(
+                    let decision_id = state.next_decision_id();
+                    record_decision(
+                        &state,
+                        &context,
+                        Endpoint::Batch,
                         catalog,
                         &decision,
-                        state.next_decision_id(),
-                        request.explain,
+                        &decision_id,
                     );
+                    let body = DecisionBody::new(catalog, &decision, decision_id, request.explain);
                     BatchItem::Decision(Box::new(body))
                 }
                 Err(problem) => BatchItem::Problem(problem.body()),
@@ -172,6 +183,7 @@ pub struct RouteRequest {
     responses((status = 200, description = "Allow or deny, with the route", body = RouteDecisionBody), JsonProblems))]
 pub async fn route(
     State(state): State<AppState>,
+    context: DecisionContext,
     ValidJson(raw): ValidJson<RouteRequest>,
 ) -> Result<Response, Problem> {
     let loaded = state.catalog();
@@ -195,6 +207,15 @@ pub async fn route(
         explain: false,
     };
     let decision = decide(catalog, &request);
-    let body = RouteDecisionBody::new(catalog, &decision, state.next_decision_id());
+    let decision_id = state.next_decision_id();
+    record_decision(
+        &state,
+        &context,
+        Endpoint::Route,
+        catalog,
+        &decision,
+        &decision_id,
+    );
+    let body = RouteDecisionBody::new(catalog, &decision, decision_id);
     Ok(([cache_for(catalog.ttl_seconds)], Json(body)).into_response())
 }

@@ -4,13 +4,25 @@
 //! utoipa-axum's `routes!`, so a route cannot exist without its spec.
 //! Handlers parse, call the engine, and render `wire` types; they hold no
 //! rule of their own.
+//!
+//! Running it: [`reload`] swaps in a new catalog only when valid,
+//! [`metrics`] counts, [`observe`] writes the decision log (every decision
+//! handler calls [`observe::record_decision`] once per decision), `guard`
+//! checks tokens, sheds load and sets CORS, `admin` shows status and
+//! reloads, and `serve` is the accept loop with its timeouts and drain.
 
+mod admin;
 mod catalog;
 mod compare;
 mod decisions;
 mod eligibility;
 pub mod error;
+mod guard;
+pub mod metrics;
+pub mod observe;
 mod ops;
+pub mod reload;
+mod serve;
 mod ui;
 
 use std::future::Future;
@@ -23,7 +35,9 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
 use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -32,6 +46,7 @@ use utoipa_axum::routes;
 use crate::catalog::Catalog;
 use crate::config::Settings;
 use crate::wire::DecisionIds;
+use guard::BearerTokens;
 
 /// A compiled catalog with what the service derives from it once.
 #[derive(Debug)]
@@ -69,19 +84,40 @@ struct Shared {
     ids: DecisionIds,
     settings: Settings,
     openapi: Bytes,
+    metrics: metrics::Metrics,
+    reload: reload::ReloadState,
+    guard: guard::Guard,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, catalog: LoadedCatalog) -> AppState {
+    /// # Errors
+    /// Only when the metrics cannot be registered, which the tests rule out.
+    pub fn new(settings: Settings, catalog: LoadedCatalog) -> prometheus::Result<AppState> {
         let openapi = Bytes::from(openapi_json());
-        AppState {
+        let metrics = metrics::Metrics::new()?;
+        metrics.catalog_in_force(&catalog);
+        let guard = guard::Guard::new(&settings);
+        Ok(AppState {
             inner: Arc::new(Shared {
                 catalog: ArcSwap::from_pointee(catalog),
                 ids: DecisionIds::new(),
                 settings,
                 openapi,
+                metrics,
+                reload: reload::ReloadState::default(),
+                guard,
             }),
-        }
+        })
+    }
+
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    /// Ready to take traffic: a catalog is always loaded, so only a failed
+    /// last reload, when the settings say so, makes the service not ready.
+    pub fn ready(&self) -> bool {
+        !(self.settings().reload.unready_on_failed_reload && self.inner.reload.failing())
     }
 
     /// The catalog in force. A request keeps the snapshot it started with.
@@ -113,8 +149,10 @@ impl AppState {
         (name = "decisions", description = "Decisions for internal platforms and gateways"),
         (name = "eligibility", description = "What a tenant could have, for admin portals"),
         (name = "catalog", description = "The catalog in force"),
-        (name = "operations", description = "Health, readiness and the API description"),
-    )
+        (name = "operations", description = "Health, readiness, metrics and the API description"),
+        (name = "admin", description = "Catalog status and reload; needs an admin token"),
+    ),
+    modifiers(&BearerTokens)
 )]
 struct ApiDoc;
 
@@ -134,6 +172,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::openapi))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(admin::status))
+        .routes(routes!(admin::reload))
 }
 
 /// The OpenAPI document, as served at `/openapi.json` and printed by
@@ -143,11 +184,17 @@ pub fn openapi_json() -> String {
     spec.to_pretty_json().unwrap_or_default() + "\n"
 }
 
-/// The whole service: routes, limits and the problem contract.
+/// The whole service: routes, limits, tokens and the problem contract.
+///
+/// Layers, from the outside in: request id (honour `x-request-id` or make
+/// one, and return it), the trace span carrying that id, CORS when
+/// configured, problem bodies for bare errors, load shedding, tokens, the
+/// request timeout, the body limit, and per route the latency histogram.
 pub fn router(state: AppState) -> Router {
     let limits = state.settings().limits.clone();
     let (router, _) = api().split_for_parts();
-    router
+    let mut router = router
+        .route_layer(from_fn_with_state(state.clone(), metrics::track_request))
         .merge(ui::routes())
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
@@ -155,11 +202,34 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_millis(limits.request_timeout_ms),
         ))
+        .layer(from_fn_with_state(state.clone(), guard::authorize))
+        .layer(from_fn_with_state(state.clone(), guard::shed_load))
         .layer(axum::middleware::map_response(
             error::problem_for_bare_errors,
-        ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        ));
+    if let Some(cors) = guard::cors(state.settings()) {
+        router = router.layer(cors);
+    }
+    router
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// The span of one request: every log line of the request carries its id.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get(observe::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id,
+    )
 }
 
 /// A bound, not yet running server.
@@ -175,10 +245,8 @@ impl Application {
     /// When the address cannot be bound.
     pub async fn build(settings: Settings, catalog: LoadedCatalog) -> std::io::Result<Application> {
         let listener = TcpListener::bind(settings.listen).await?;
-        Ok(Application {
-            listener,
-            state: AppState::new(settings, catalog),
-        })
+        let state = AppState::new(settings, catalog).map_err(std::io::Error::other)?;
+        Ok(Application { listener, state })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -189,7 +257,10 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Serves until `shutdown` completes, then stops accepting and gives
+    /// in-flight requests `shutdown.grace_period_ms` to finish. While it
+    /// serves, the catalog file (if any) is reloaded on `SIGHUP` and when
+    /// it changes, as the settings ask.
     ///
     /// # Errors
     /// When the server fails.
@@ -197,9 +268,38 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let settings = self.state.settings().clone();
+        let mut reloaders = Vec::new();
+        if let Some(path) = settings.catalog.clone()
+            && settings.reload.watch_interval_ms > 0
+        {
+            reloaders.push(tokio::spawn(reload::watch_file(
+                self.state.clone(),
+                path,
+                Duration::from_millis(settings.reload.watch_interval_ms),
+            )));
+        }
+        // Listening even without a file, so a stray SIGHUP is logged
+        // instead of ending the process.
+        #[cfg(unix)]
+        if settings.reload.on_sighup {
+            match reload::reload_on_sighup(self.state.clone()) {
+                Ok(task) => reloaders.push(tokio::spawn(task)),
+                Err(error) => tracing::warn!(
+                    %error,
+                    "cannot listen for SIGHUP; reload by file watch or POST /admin/reload"
+                ),
+            }
+        }
+        let timeouts = serve::ServeTimeouts {
+            header_read: Duration::from_millis(settings.limits.header_read_timeout_ms),
+            grace: Duration::from_millis(settings.shutdown.grace_period_ms),
+        };
         let app = router(self.state);
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let served = serve::serve(self.listener, app, timeouts, shutdown).await;
+        for task in reloaders {
+            task.abort();
+        }
+        served
     }
 }

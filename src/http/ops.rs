@@ -2,8 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -28,13 +28,26 @@ pub async fn healthz() -> Json<Health> {
 }
 
 /// Ready: a catalog is loaded and decisions can be made.
+///
+/// The last good catalog keeps the service ready through a failed reload,
+/// unless `reload.unready_on_failed_reload` is set: then a failed reload
+/// answers 503 until a reload succeeds.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "A catalog is loaded", body = Readiness)))]
-pub async fn readyz(State(state): State<AppState>) -> Json<Readiness> {
-    Json(Readiness {
-        status: "ready",
+    responses(
+        (status = 200, description = "A catalog is loaded", body = Readiness),
+        (status = 503, description = "The last catalog reload failed and the settings make that not ready", body = Readiness),
+    ))]
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let ready = state.ready();
+    let body = Json(Readiness {
+        status: if ready { "ready" } else { "reload_failed" },
         catalog_version: state.catalog().catalog.version.to_string(),
-    })
+    });
+    if ready {
+        body.into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+    }
 }
 
 /// The OpenAPI document of this service.

@@ -11,4 +11,7 @@ mod catalog_edits;
 mod cli;
 mod helpers;
 mod openapi;
+mod ops;
+mod process;
+mod reload;
 mod scenarios;

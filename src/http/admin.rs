@@ -1,0 +1,199 @@
+//! `GET /admin/status` and `POST /admin/reload`: which catalog is in force
+//! and how the last reload went; reload on demand.
+//!
+//! Both need an admin token; with none configured the guard answers 404 for
+//! every `/admin/...` path (see [`super::guard`]).
+
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::error::Problem;
+use super::reload::{ReloadError, ReloadOutcome, Trigger};
+use crate::catalog::format::RawChange;
+use crate::wire::ProblemBody;
+
+/// The catalog in force.
+#[derive(Serialize, ToSchema)]
+pub struct CatalogStatus<'a> {
+    pub version: &'a str,
+    /// The file it was loaded from, or the built-in name.
+    pub source: &'a str,
+    /// SHA-256 of the catalog's canonical JSON form.
+    pub digest: &'a str,
+    /// When it was put in force (RFC 3339, UTC).
+    pub loaded_at: String,
+    /// The catalog's own changelog, newest last.
+    pub changelog: &'a [RawChange],
+}
+
+/// The last reload attempt.
+#[derive(Serialize, ToSchema)]
+pub struct ReloadStatus {
+    /// When it was attempted (RFC 3339, UTC).
+    pub at: String,
+    pub trigger: Trigger,
+    /// `ok` or `failed`.
+    pub result: &'static str,
+    /// Why it failed: the file, the entry and the problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatusBody<'a> {
+    /// The service's own version.
+    pub service_version: &'static str,
+    pub catalog: CatalogStatus<'a>,
+    /// `null` until the first reload attempt.
+    pub last_reload: Option<ReloadStatus>,
+    /// Whether `/readyz` answers 200.
+    pub ready: bool,
+}
+
+/// Which catalog is in force, and how the last reload went.
+#[utoipa::path(get, path = "/admin/status", tag = "admin",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The catalog in force and the last reload attempt", body = StatusBody),
+        (status = 401, description = "No admin token", content_type = "application/problem+json", body = ProblemBody),
+        (status = 403, description = "Not an admin token", content_type = "application/problem+json", body = ProblemBody),
+        (status = 404, description = "No admin token is configured: admin endpoints are off", content_type = "application/problem+json", body = ProblemBody),
+    ))]
+pub async fn status(State(state): State<AppState>) -> Response {
+    let loaded = state.catalog();
+    let last_reload = state.inner.reload.last_attempt().map(|a| ReloadStatus {
+        at: rfc3339(a.at),
+        trigger: a.trigger,
+        result: if a.error.is_some() { "failed" } else { "ok" },
+        error: a.error,
+    });
+    let body = StatusBody {
+        service_version: env!("CARGO_PKG_VERSION"),
+        catalog: CatalogStatus {
+            version: &loaded.catalog.version,
+            source: &loaded.source,
+            digest: &loaded.catalog.digest,
+            loaded_at: rfc3339(loaded.loaded_at),
+            changelog: &loaded.catalog.raw.changelog,
+        },
+        last_reload,
+        ready: state.ready(),
+    };
+    // Rendered here because the body borrows the snapshot it describes.
+    Json(body).into_response()
+}
+
+/// The answer to a reload that went through.
+#[derive(Serialize, ToSchema)]
+pub struct ReloadBody {
+    /// `reloaded` or `unchanged`.
+    pub result: &'static str,
+    /// The version in force before.
+    pub previous_version: String,
+    /// The version in force now.
+    pub catalog_version: String,
+}
+
+/// Reload the catalog file now.
+///
+/// The file is read, validated and compiled whole; only a valid catalog is
+/// put in force. An invalid one is refused with the reason, and the catalog
+/// in force keeps serving.
+#[utoipa::path(post, path = "/admin/reload", tag = "admin",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The file was valid: its catalog is in force", body = ReloadBody),
+        (status = 401, description = "No admin token", content_type = "application/problem+json", body = ProblemBody),
+        (status = 403, description = "Not an admin token", content_type = "application/problem+json", body = ProblemBody),
+        (status = 404, description = "No admin token is configured: admin endpoints are off", content_type = "application/problem+json", body = ProblemBody),
+        (status = 409, description = "Serving the built-in catalog: there is no file to reload", content_type = "application/problem+json", body = ProblemBody),
+        (status = 422, description = "The file is not a valid catalog; the last good catalog keeps serving", content_type = "application/problem+json", body = ProblemBody),
+    ))]
+pub async fn reload(State(state): State<AppState>) -> Result<Json<ReloadBody>, Problem> {
+    let worker = state.clone();
+    let result = tokio::task::spawn_blocking(move || worker.reload(Trigger::Admin))
+        .await
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                format!("reload task failed: {e}"),
+            )
+        })?;
+    match result {
+        Ok(ReloadOutcome::Swapped { from, to }) => Ok(Json(ReloadBody {
+            result: "reloaded",
+            previous_version: from,
+            catalog_version: to,
+        })),
+        Ok(ReloadOutcome::Unchanged { version }) => Ok(Json(ReloadBody {
+            result: "unchanged",
+            previous_version: version.clone(),
+            catalog_version: version,
+        })),
+        Err(error @ ReloadError::NoFile) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "no-catalog-file",
+            "No catalog file",
+            error.to_string(),
+        )),
+        Err(error @ ReloadError::Invalid(_)) => Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-catalog",
+            "Invalid catalog",
+            format!(
+                "{error}; catalog {} keeps serving",
+                state.catalog().catalog.version
+            ),
+        )),
+    }
+}
+
+/// `2026-11-23T04:05:06.789Z` for a point in time (UTC, milliseconds).
+pub fn rfc3339(at: SystemTime) -> String {
+    let since = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        since.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        let at = |s| SystemTime::UNIX_EPOCH + Duration::from_millis(s);
+        assert_eq!(rfc3339(at(0)), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(at(951_782_400_000)), "2000-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339(at(1_795_403_106_789)), "2026-11-23T03:05:06.789Z");
+    }
+}

@@ -1,0 +1,249 @@
+//! Who may call, and how many at once.
+//!
+//! - [`authorize`]: bearer tokens. `/healthz`, `/readyz`, `/metrics` and
+//!   `/openapi.json` are always open (probes and scrapers carry no
+//!   secrets); `/admin/...` needs an admin token and does not exist (404)
+//!   when none is configured; every other path needs an API token when
+//!   API tokens are configured. Anything added later is therefore guarded
+//!   by default. A missing token is 401 with `WWW-Authenticate`; a token
+//!   that is not accepted is 403 with the same words whichever list it
+//!   missed, so a caller learns nothing about the configured tokens.
+//! - [`shed_load`]: at most `limits.max_concurrent_requests` requests at
+//!   once; the next one is refused at once with 503 and `Retry-After`
+//!   rather than queued behind the others.
+//! - [`cors`]: the CORS layer, off unless origins are configured.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
+use super::AppState;
+use super::error::Problem;
+use crate::config::{Settings, Tokens};
+
+/// The configured tokens, kept only as SHA-256 digests.
+#[derive(Debug)]
+pub struct Guard {
+    api: Vec<[u8; 32]>,
+    admin: Vec<[u8; 32]>,
+    permits: Arc<Semaphore>,
+    retry_after: HeaderValue,
+}
+
+impl Guard {
+    pub fn new(settings: &Settings) -> Guard {
+        let Tokens { api, admin } = &settings.tokens;
+        let digests = |tokens: &[crate::config::Secret]| {
+            tokens
+                .iter()
+                .map(|t| digest(t.expose().as_bytes()))
+                .collect()
+        };
+        Guard {
+            api: digests(api),
+            admin: digests(admin),
+            permits: Arc::new(Semaphore::new(settings.limits.max_concurrent_requests)),
+            retry_after: HeaderValue::from(settings.limits.retry_after_seconds),
+        }
+    }
+}
+
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// Whether `presented` is one of `accepted`, in time that depends on neither
+/// the token's content nor which entry (if any) it matches: digests have a
+/// fixed length, every byte of every entry is compared, and nothing exits
+/// early.
+fn accepted(presented: &str, accepted: &[[u8; 32]]) -> bool {
+    let presented = digest(presented.as_bytes());
+    let mut found = 0u8;
+    for candidate in accepted {
+        let diff = candidate
+            .iter()
+            .zip(presented.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        found |= u8::from(diff == 0);
+    }
+    found == 1
+}
+
+/// Paths open to every caller, tokens or not.
+const OPEN: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/openapi.json"];
+
+/// Paths never shed: a busy replica must not look dead to its probes, nor
+/// go dark to its scraper.
+const NEVER_SHED: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+fn is_admin(path: &str) -> bool {
+    path == "/admin" || path.starts_with("/admin/")
+}
+
+/// Checks the bearer token a path needs; see the module docs.
+pub async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let guard = &state.inner.guard;
+    let accepted_tokens = if OPEN.contains(&path) {
+        return next.run(request).await;
+    } else if is_admin(path) {
+        if guard.admin.is_empty() {
+            return Problem::not_found("no such resource").into_response();
+        }
+        &guard.admin
+    } else {
+        if guard.api.is_empty() {
+            return next.run(request).await;
+        }
+        &guard.api
+    };
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+    match token {
+        None => {
+            let mut response = Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Unauthenticated",
+                "send a bearer token: `Authorization: Bearer <token>`",
+            )
+            .into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"aipdp\""),
+            );
+            response
+        }
+        Some(token) if accepted(token, accepted_tokens) => next.run(request).await,
+        Some(_) => Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            "the bearer token is not accepted for this resource",
+        )
+        .into_response(),
+    }
+}
+
+/// Refuses a request with 503 and `Retry-After` when the concurrency limit
+/// is reached; probes and the metrics scrape are never refused, so a busy
+/// replica is not mistaken for a dead one.
+pub async fn shed_load(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if NEVER_SHED.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    let guard = &state.inner.guard;
+    let Ok(permit) = guard.permits.clone().try_acquire_owned() else {
+        state.metrics().shed();
+        let mut response = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "Overloaded",
+            "too many requests in progress; retry after the delay in `Retry-After`",
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, guard.retry_after.clone());
+        return response;
+    };
+    let _in_flight = state.metrics().in_flight();
+    let response = next.run(request).await;
+    drop(permit);
+    response
+}
+
+/// The CORS layer for the configured origins, or `None` when CORS is off.
+pub fn cors(settings: &Settings) -> Option<CorsLayer> {
+    let origins = settings.cors.origins();
+    if origins.is_empty() {
+        return None;
+    }
+    let allow_origin = if origins.contains(&"*") {
+        AllowOrigin::from(Any)
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect::<Vec<_>>(),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_NONE_MATCH,
+                header::HeaderName::from_static("x-request-id"),
+            ])
+            .expose_headers([
+                header::ETAG,
+                header::RETRY_AFTER,
+                header::HeaderName::from_static("x-request-id"),
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
+/// Declares the two bearer-token schemes of the guard.
+pub struct BearerTokens;
+
+impl utoipa::Modify for BearerTokens {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, description) in [
+            (
+                "api_token",
+                "Needed on every endpoint except health, readiness, metrics, the API description and admin, when API tokens are configured",
+            ),
+            (
+                "admin_token",
+                "Needed on /admin/...; without admin tokens configured those endpoints do not exist",
+            ),
+        ] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(description))
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_listed_tokens_are_accepted() {
+        let list = [
+            digest(b"first-token-0123456789"),
+            digest(b"second-token-0123456789"),
+        ];
+        assert!(accepted("first-token-0123456789", &list));
+        assert!(accepted("second-token-0123456789", &list));
+        assert!(!accepted("first-token-012345678", &list));
+        assert!(!accepted("", &list));
+        assert!(!accepted("first-token-0123456789", &[]));
+    }
+}

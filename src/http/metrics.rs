@@ -1,0 +1,206 @@
+//! What the service counts, and `GET /metrics` in the Prometheus text
+//! format.
+//!
+//! Every metric lives in a registry owned by the [`AppState`], not in a
+//! global, so two services in one process (the tests) count apart.
+//! Handlers report a decision through [`super::observe::record_decision`],
+//! which lands here; the HTTP-level metrics come from [`track_request`].
+
+use std::time::{Instant, SystemTime};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus::{
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
+};
+
+use super::{AppState, LoadedCatalog};
+
+/// The service's metrics. Cheap to update from any task.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Registry,
+    decisions: IntCounterVec,
+    request_duration: HistogramVec,
+    in_flight: IntGauge,
+    shed: IntCounter,
+    catalog_info: IntGaugeVec,
+    catalog_loaded: Gauge,
+    reloads: IntCounterVec,
+    reload_failing: IntGauge,
+}
+
+impl Metrics {
+    /// Builds and registers every metric.
+    ///
+    /// # Errors
+    /// Only when two metrics share a name, which the tests rule out.
+    pub fn new() -> prometheus::Result<Metrics> {
+        let registry = Registry::new_custom(Some("aipdp".into()), None)?;
+        let decisions = IntCounterVec::new(
+            Opts::new(
+                "decisions_total",
+                "Decisions answered, by endpoint, outcome and mode (`none` when no mode was usable).",
+            ),
+            &["endpoint", "outcome", "mode"],
+        )?;
+        let request_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time from routing a request to its response, by route, method and status.",
+            )
+            .buckets(vec![
+                0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+                2.5, 10.0,
+            ]),
+            &["route", "method", "status"],
+        )?;
+        let in_flight = IntGauge::new(
+            "http_requests_in_flight",
+            "Requests being handled now (health, readiness and metrics excluded).",
+        )?;
+        let shed = IntCounter::new(
+            "http_requests_shed_total",
+            "Requests refused with 503 because the concurrency limit was reached.",
+        )?;
+        let catalog_info = IntGaugeVec::new(
+            Opts::new(
+                "catalog_info",
+                "The catalog in force: always 1, its labels say which.",
+            ),
+            &["version", "digest"],
+        )?;
+        let catalog_loaded = Gauge::new(
+            "catalog_loaded_timestamp_seconds",
+            "When the catalog in force was loaded, in seconds since the Unix epoch.",
+        )?;
+        let reloads = IntCounterVec::new(
+            Opts::new(
+                "catalog_reloads_total",
+                "Catalog reload attempts by result: `success` (swapped in), `unchanged`, `failure` (kept the last good one).",
+            ),
+            &["result"],
+        )?;
+        let reload_failing = IntGauge::new(
+            "catalog_reload_failing",
+            "1 while the last reload attempt failed, else 0.",
+        )?;
+        registry.register(Box::new(decisions.clone()))?;
+        registry.register(Box::new(request_duration.clone()))?;
+        registry.register(Box::new(in_flight.clone()))?;
+        registry.register(Box::new(shed.clone()))?;
+        registry.register(Box::new(catalog_info.clone()))?;
+        registry.register(Box::new(catalog_loaded.clone()))?;
+        registry.register(Box::new(reloads.clone()))?;
+        registry.register(Box::new(reload_failing.clone()))?;
+        // Show every reload result from the start, so a dashboard's rate()
+        // has a series before the first reload.
+        for result in ["success", "unchanged", "failure"] {
+            reloads.with_label_values(&[result]);
+        }
+        Ok(Metrics {
+            registry,
+            decisions,
+            request_duration,
+            in_flight,
+            shed,
+            catalog_info,
+            catalog_loaded,
+            reloads,
+            reload_failing,
+        })
+    }
+
+    pub fn decision(&self, endpoint: &str, outcome: &str, mode: &str) {
+        self.decisions
+            .with_label_values(&[endpoint, outcome, mode])
+            .inc();
+    }
+
+    /// Marks `loaded` as the catalog in force.
+    pub fn catalog_in_force(&self, loaded: &LoadedCatalog) {
+        self.catalog_info.reset();
+        self.catalog_info
+            .with_label_values(&[&*loaded.catalog.version, &*loaded.catalog.digest])
+            .set(1);
+        let at = loaded
+            .loaded_at
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        self.catalog_loaded.set(at);
+    }
+
+    /// Counts a reload attempt by its result.
+    pub fn reload(&self, result: &str) {
+        self.reloads.with_label_values(&[result]).inc();
+        self.reload_failing.set(i64::from(result == "failure"));
+    }
+
+    pub fn shed(&self) {
+        self.shed.inc();
+    }
+
+    /// Counts a request in flight until the guard is dropped.
+    pub fn in_flight(&self) -> InFlight {
+        self.in_flight.inc();
+        InFlight(self.in_flight.clone())
+    }
+
+    /// The text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+            tracing::error!(error = %e, "cannot encode metrics");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+/// Decrements the in-flight gauge when the request is over, however it ends.
+pub struct InFlight(IntGauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// Times every routed request into the latency histogram. Installed as a
+/// route layer, so the route label is the route's template (bounded
+/// cardinality), never the raw path.
+pub async fn track_request(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    state
+        .metrics()
+        .request_duration
+        .with_label_values(&[route.as_str(), method.as_str(), response.status().as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Metrics in the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Every metric, in the Prometheus text exposition format 0.0.4", content_type = "text/plain", body = String)))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        state.metrics().render(),
+    )
+}

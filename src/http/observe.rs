@@ -1,0 +1,165 @@
+//! What a decision leaves behind: one decision-log line and the decision
+//! counters, from one call, [`record_decision`], that every decision
+//! handler makes once per decision it answers.
+//!
+//! The log line goes to the `aipdp::decision` target (JSON when
+//! `log.format = "json"`) and carries ids and codes only: never the tenant
+//! object, the request body or a token. Volume is controlled by
+//! `log.decision_sample_rate` and `log.decisions_deny_only`.
+
+use std::convert::Infallible;
+use std::time::Instant;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use super::AppState;
+use crate::catalog::Catalog;
+use crate::engine::{Decision, Outcome};
+
+/// The tracing target of decision-log lines.
+pub const DECISION_TARGET: &str = "aipdp::decision";
+
+/// The header that carries a request's id in and out.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// What a decision handler knows about its request before it decides: the
+/// request id (set by the request-id layer) and when handling began.
+#[derive(Debug, Clone)]
+pub struct DecisionContext {
+    pub request_id: String,
+    pub started: Instant,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for DecisionContext {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let request_id = parts
+            .headers
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        Ok(DecisionContext {
+            request_id,
+            started: Instant::now(),
+        })
+    }
+}
+
+/// The endpoints that answer decisions, as they appear in metrics and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Decisions,
+    Batch,
+    Route,
+    Authz,
+    AuthZen,
+}
+
+impl Endpoint {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Decisions => "decisions",
+            Endpoint::Batch => "batch",
+            Endpoint::Route => "route",
+            Endpoint::Authz => "authz",
+            Endpoint::AuthZen => "authzen",
+        }
+    }
+}
+
+/// Counts a decision and writes its decision-log line (when sampled in).
+/// Call it once per decision answered, after `decide`, with the id the
+/// answer carries.
+pub fn record_decision(
+    state: &AppState,
+    context: &DecisionContext,
+    endpoint: Endpoint,
+    catalog: &Catalog,
+    decision: &Decision<'_>,
+    decision_id: &str,
+) {
+    let outcome = decision.outcome.as_str();
+    let mode = decision.mode.map_or("none", |m| &*catalog.mode(m).id);
+    state.metrics().decision(endpoint.as_str(), outcome, mode);
+
+    let log = &state.settings().log;
+    if !log.decisions
+        || (log.decisions_deny_only && decision.outcome == Outcome::Permit)
+        || !sampled_in(log.decision_sample_rate)
+    {
+        return;
+    }
+    let features = join(
+        decision
+            .features
+            .iter()
+            .map(|f| &*catalog.feature(f.feature).id),
+    );
+    // Decision-level reasons, then each refused feature's reason.
+    let reasons = join(
+        decision
+            .reasons
+            .iter()
+            .chain(decision.features.iter().filter_map(|f| f.refusal.as_ref()))
+            .map(|r| r.code()),
+    );
+    tracing::info!(
+        target: DECISION_TARGET,
+        decision_id,
+        request_id = %context.request_id,
+        tenant_id = decision.tenant.id.as_deref().unwrap_or(""),
+        endpoint = endpoint.as_str(),
+        features = %features,
+        outcome,
+        mode,
+        reasons = %reasons,
+        catalog_version = &*catalog.version,
+        latency_us = u64::try_from(context.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "decision"
+    );
+}
+
+fn join<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(item);
+    }
+    out
+}
+
+/// Whether this decision falls in the logged share `rate`.
+fn sampled_in(rate: f64) -> bool {
+    if rate >= 1.0 {
+        return true;
+    }
+    if rate <= 0.0 {
+        return false;
+    }
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Without entropy, log rather than lose the line.
+        return true;
+    }
+    // 53 random bits as a uniform value in [0, 1).
+    let draw = (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64;
+    draw < rate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampling_bounds_are_exact() {
+        assert!((0..1000).all(|_| sampled_in(1.0)));
+        assert!((0..1000).all(|_| !sampled_in(0.0)));
+        let hits = (0..10_000).filter(|_| sampled_in(0.25)).count();
+        assert!((2000..3000).contains(&hits), "{hits} of 10000 at 0.25");
+    }
+}

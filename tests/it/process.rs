@@ -1,0 +1,229 @@
+//! The `aipdp serve` process as an operator runs it: JSON logs with one
+//! decision-log line per decision, reload on `SIGHUP`, and a clean exit 0
+//! on `SIGTERM`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::catalog_edits::edited;
+
+/// A running `aipdp serve` with its log lines, killed when dropped.
+struct Served {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Served {
+    fn start(catalog: &Path, env: &[(&str, &str)]) -> Served {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_aipdp"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--catalog"])
+            .arg(catalog)
+            .env("AIPDP_LOG__FORMAT", "json")
+            .env("AIPDP_RELOAD__WATCH_INTERVAL_MS", "0")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut served = Served {
+            child,
+            lines,
+            base: String::new(),
+            client: reqwest::Client::new(),
+        };
+        let serving = served.wait_for_log(|l| l["fields"]["message"] == "serving");
+        served.base = format!("http://{}", serving["fields"]["addr"].as_str().unwrap());
+        served
+    }
+
+    /// The next JSON log line that satisfies `wanted`, skipping others.
+    fn wait_for_log(&self, wanted: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .expect("the awaited log line never came");
+            let parsed: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
+            if wanted(&parsed) {
+                return parsed;
+            }
+        }
+    }
+
+    async fn decide(&self, request_id: &str, body: Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/v1/decisions", self.base))
+            .header("x-request-id", request_id)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-request-id"], request_id);
+        response.json().await.unwrap()
+    }
+
+    fn signal(&self, name: &str) {
+        // The shell's own `kill`, so no separate package is needed.
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -s {name} {}", self.child.id())])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn is_decision(line: &Value) -> bool {
+    line["target"] == "aipdp::decision"
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn decisions_are_logged_then_sighup_reloads_and_sigterm_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.toml");
+    std::fs::write(&path, aipdp::catalog::BUILTIN_SOURCE).unwrap();
+    let mut served = Served::start(&path, &[]);
+
+    let decision = served
+        .decide(
+            "req-from-gateway-7",
+            json!({"tenant": {"id": "acme-eu", "region": "EU"}, "features": ["meeting_summary", "web_search_answers"]}),
+        )
+        .await;
+    let line = served.wait_for_log(is_decision);
+    let fields = &line["fields"];
+    assert_eq!(fields["decision_id"], decision["decision_id"]);
+    assert_eq!(fields["request_id"], "req-from-gateway-7");
+    assert_eq!(fields["tenant_id"], "acme-eu");
+    assert_eq!(fields["endpoint"], "decisions");
+    assert_eq!(fields["features"], "meeting_summary,web_search_answers");
+    assert_eq!(fields["outcome"], decision["outcome"]);
+    assert_eq!(fields["mode"], decision["mode"]);
+    assert_eq!(fields["catalog_version"], "2026-11-01.1");
+    let reasons = fields["reasons"].as_str().unwrap();
+    for reason in decision["reasons"].as_array().unwrap() {
+        assert!(
+            reasons.contains(reason["code"].as_str().unwrap()),
+            "{reasons}"
+        );
+    }
+    assert!(reasons.contains("feature_not_in_mode"), "{reasons}");
+    assert!(fields["latency_us"].as_u64().is_some(), "{line}");
+    assert!(line["timestamp"].is_string(), "{line}");
+    // The request span carries the id too, so every line of the request has it.
+    assert_eq!(line["span"]["request_id"], "req-from-gateway-7", "{line}");
+    // Ids and codes only: nothing else of the request.
+    assert!(!line.to_string().contains("\"EU\""), "{line}");
+
+    std::fs::write(
+        &path,
+        edited("version = \"2026-11-01.1\"", "version = \"2026-12-01.1\""),
+    )
+    .unwrap();
+    served.signal("HUP");
+    let reloaded = served.wait_for_log(|l| l["fields"]["message"] == "catalog reloaded");
+    assert_eq!(reloaded["fields"]["to"], "2026-12-01.1");
+    assert_eq!(reloaded["fields"]["trigger"], "signal");
+    let again = served
+        .decide(
+            "second",
+            json!({"tenant": {"region": "EU"}, "features": ["meeting_summary"]}),
+        )
+        .await;
+    assert_eq!(again["catalog_version"], "2026-12-01.1");
+
+    served.signal("TERM");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = served.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deny_only_logging_skips_permits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.toml");
+    std::fs::write(&path, aipdp::catalog::BUILTIN_SOURCE).unwrap();
+    let served = Served::start(&path, &[("AIPDP_LOG__DECISIONS_DENY_ONLY", "true")]);
+    let permit = served
+        .decide(
+            "p",
+            json!({"tenant": {"region": "EU"}, "features": ["meeting_summary"]}),
+        )
+        .await;
+    assert_eq!(permit["outcome"], "permit");
+    let deny = served
+        .decide(
+            "d",
+            json!({"tenant": {"region": "SG", "selected_mode": "federated"}, "features": ["meeting_summary"]}),
+        )
+        .await;
+    assert_eq!(deny["outcome"], "deny");
+    // Lines arrive in order: the first decision line must be the deny's.
+    let line = served.wait_for_log(is_decision);
+    assert_eq!(line["fields"]["decision_id"], deny["decision_id"]);
+    assert_eq!(line["fields"]["mode"], "none");
+}
+
+#[test]
+fn bad_operations_settings_stop_the_start_with_exit_64_naming_the_key() {
+    for (var, value, key) in [
+        (
+            "AIPDP_LIMITS__MAX_CONCURRENT_REQUESTS",
+            "0",
+            "limits.max_concurrent_requests",
+        ),
+        (
+            "AIPDP_LOG__DECISION_SAMPLE_RATE",
+            "2.5",
+            "log.decision_sample_rate",
+        ),
+        (
+            "AIPDP_AUTH__API_TOKENS_FILE",
+            "/nonexistent/aipdp-tokens",
+            "auth.api_tokens_file",
+        ),
+        ("AIPDP_RELOAD__WATCH_INTERVAL_MS", "-1", "watch_interval_ms"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_aipdp"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env(var, value)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(64), "{var}={value}: {stderr}");
+        assert!(stderr.contains(key), "{var}={value}: {stderr}");
+    }
+}
