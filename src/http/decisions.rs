@@ -37,6 +37,16 @@ pub fn cache_for(ttl: u32) -> (header::HeaderName, HeaderValue) {
     (header::CACHE_CONTROL, value)
 }
 
+/// A weak `ETag` for an answer to `request` (see [`super::gateway::etag`]).
+fn etag_header(
+    catalog: &crate::catalog::Catalog,
+    request: &impl Serialize,
+) -> (header::HeaderName, HeaderValue) {
+    let tag = super::gateway::etag(catalog, request);
+    let value = HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("W/\"\""));
+    (header::ETAG, value)
+}
+
 /// Decide for one tenant and its features.
 ///
 /// Chooses the mode (the tenant's selection when eligible, else the region's
@@ -59,7 +69,11 @@ pub async fn decide_one(
         state.next_decision_id(),
         request.explain,
     );
-    Ok(([cache_for(catalog.ttl_seconds)], Json(body)).into_response())
+    Ok((
+        [cache_for(catalog.ttl_seconds), etag_header(catalog, &raw)],
+        Json(body),
+    )
+        .into_response())
 }
 
 /// A batch of decision requests.
@@ -158,7 +172,7 @@ fn prefixed(prefix: &str, errors: Vec<FieldError>) -> Vec<FieldError> {
 }
 
 /// A gateway's question: may this tenant use this feature, and where to send it.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteRequest {
     pub tenant: RawTenant,
@@ -199,5 +213,9 @@ pub async fn route(
     };
     let decision = decide(catalog, &request);
     let body = RouteDecisionBody::new(catalog, &decision, state.next_decision_id());
-    Ok(([cache_for(catalog.ttl_seconds)], Json(body)).into_response())
+    Ok((
+        [cache_for(catalog.ttl_seconds), etag_header(catalog, &raw)],
+        Json(body),
+    )
+        .into_response())
 }

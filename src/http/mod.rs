@@ -5,10 +5,13 @@
 //! Handlers parse, call the engine, and render `wire` types; they hold no
 //! rule of their own.
 
+pub mod authz;
+mod authzen;
 mod catalog;
 mod decisions;
 mod eligibility;
 pub mod error;
+mod gateway;
 mod ops;
 
 use std::future::Future;
@@ -110,6 +113,8 @@ impl AppState {
     tags(
         (name = "decisions", description = "Decisions for internal platforms and gateways"),
         (name = "eligibility", description = "What a tenant could have, for admin portals"),
+        (name = "gateways", description = "External authorisation for nginx, Envoy and Caddy"),
+        (name = "authzen", description = "The OpenID AuthZEN Authorization API 1.0"),
         (name = "catalog", description = "The catalog in force"),
         (name = "operations", description = "Health, readiness and the API description"),
     )
@@ -121,6 +126,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(decisions::decide_one))
         .routes(routes!(decisions::decide_batch))
         .routes(routes!(decisions::route))
+        .routes(routes!(authz::authorise))
+        .routes(routes!(authz::authorise_path))
+        .routes(routes!(authzen::evaluation))
+        .routes(routes!(authzen::evaluations))
+        .routes(routes!(authzen::search_action))
+        .routes(routes!(authzen::configuration))
         .routes(routes!(eligibility::eligibility))
         .routes(routes!(catalog::whole))
         .routes(routes!(catalog::regions))
@@ -135,7 +146,12 @@ fn api() -> OpenApiRouter<AppState> {
 /// The OpenAPI document, as served at `/openapi.json` and printed by
 /// `aipdp openapi`.
 pub fn openapi_json() -> String {
-    let (_, spec) = api().split_for_parts();
+    let (_, mut spec) = api().split_for_parts();
+    // axum's catch-all `{*rest}` is the OpenAPI path parameter `{rest}`.
+    let paths = &mut spec.paths.paths;
+    if let Some(item) = paths.remove(authz::CATCH_ALL_ROUTE) {
+        paths.insert(authz::CATCH_ALL_ROUTE.replace("{*", "{"), item);
+    }
     spec.to_pretty_json().unwrap_or_default() + "\n"
 }
 
