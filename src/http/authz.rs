@@ -215,7 +215,9 @@ fn answer(state: &AppState, headers: &HeaderMap) -> Response {
                 .copied()
                 .filter(|name| !set.contains(name))
                 .collect();
-            put(response::HEADERS_TO_REMOVE, &unset.join(","));
+            if !unset.is_empty() {
+                put(response::HEADERS_TO_REMOVE, &unset.join(","));
+            }
             StatusCode::OK
         }
         (reason, _) => {

@@ -7,6 +7,7 @@
 
 mod api;
 mod catalog_edits;
+mod gateways;
 mod cli;
 mod helpers;
 mod openapi;
