@@ -161,7 +161,10 @@ impl Settings {
         }
         let authz = &self.authz;
         if axum::http::HeaderName::from_bytes(authz.fallback_header.as_bytes()).is_err()
-            || authz.fallback_header.bytes().any(|b| b.is_ascii_uppercase())
+            || authz
+                .fallback_header
+                .bytes()
+                .any(|b| b.is_ascii_uppercase())
         {
             return Err(ConfigError::Invalid {
                 key: "authz.fallback_header",
@@ -293,9 +296,17 @@ mod tests {
         assert_eq!(s.map(|s| s.authz.invalid_status), Some(403));
         for (var, value, key) in [
             ("AIPDP_AUTHZ__INVALID_STATUS", "500", "authz.invalid_status"),
-            ("AIPDP_AUTHZ__FALLBACK_HEADER", "X-Bad Header", "authz.fallback_header"),
+            (
+                "AIPDP_AUTHZ__FALLBACK_HEADER",
+                "X-Bad Header",
+                "authz.fallback_header",
+            ),
             ("AIPDP_AUTHZ__PUBLIC_URL", "ftp://x", "authz.public_url"),
-            ("AIPDP_AUTHZ__MAX_HEADER_BYTES", "1", "authz.max_header_bytes"),
+            (
+                "AIPDP_AUTHZ__MAX_HEADER_BYTES",
+                "1",
+                "authz.max_header_bytes",
+            ),
         ] {
             let err = Settings::load(None, env(&[(var, value)])).err();
             let text = err.map(|e| e.to_string()).unwrap_or_default();

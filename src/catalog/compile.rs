@@ -477,14 +477,20 @@ fn check_call_params(
         }
         let empty = |v: &Option<String>| v.as_deref().is_some_and(|s| s.trim().is_empty());
         if empty(&call.endpoint) || empty(&call.model_prefix) {
-            return Err(invalid(&at, "`endpoint` and `model_prefix` must not be empty"));
+            return Err(invalid(
+                &at,
+                "`endpoint` and `model_prefix` must not be empty",
+            ));
         }
         if let Some((name, _)) = call
             .params
             .iter()
             .find(|(k, v)| k.trim().is_empty() || v.trim().is_empty())
         {
-            return Err(invalid(&at, &format!("parameter `{name}` must have a name and a value")));
+            return Err(invalid(
+                &at,
+                &format!("parameter `{name}` must have a name and a value"),
+            ));
         }
     }
     Ok(())

@@ -22,8 +22,8 @@ use super::AppState;
 use super::decisions::{JsonProblems, cache_for};
 use super::error::{Problem, ValidJson};
 use super::gateway::{GatewayAnswer, decide_for_gateway};
-use crate::catalog::format::{RawTenant, Residency};
 use crate::catalog::FieldError;
+use crate::catalog::format::{RawTenant, Residency};
 use crate::engine::{DecisionRequest, decide, resolve_tenant};
 use crate::wire::{ProblemBody, RouteDecisionBody};
 
@@ -286,23 +286,25 @@ pub async fn evaluations(
     let catalog = &loaded.catalog;
     let cache = cache_for(catalog.ttl_seconds);
     if request.evaluations.is_empty() {
-        let missing = |name: &str| FieldError::new(format!("/{name}"), format!("`{name}` is required"));
-        let (subject, action, resource) = match (&request.subject, &request.action, &request.resource) {
-            (Some(s), Some(a), Some(r)) => (s, a, r),
-            (s, a, r) => {
-                let errors = [
-                    s.is_none().then(|| missing("subject")),
-                    a.is_none().then(|| missing("action")),
-                    r.is_none().then(|| missing("resource")),
-                ]
-                .into_iter()
-                .flatten()
-                .collect();
-                return Err(Problem::invalid(errors));
-            }
-        };
-        let answer = evaluate(&state, catalog, subject, action, resource, "")
-            .map_err(Problem::invalid)?;
+        let missing =
+            |name: &str| FieldError::new(format!("/{name}"), format!("`{name}` is required"));
+        let (subject, action, resource) =
+            match (&request.subject, &request.action, &request.resource) {
+                (Some(s), Some(a), Some(r)) => (s, a, r),
+                (s, a, r) => {
+                    let errors = [
+                        s.is_none().then(|| missing("subject")),
+                        a.is_none().then(|| missing("action")),
+                        r.is_none().then(|| missing("resource")),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                    return Err(Problem::invalid(errors));
+                }
+            };
+        let answer =
+            evaluate(&state, catalog, subject, action, resource, "").map_err(Problem::invalid)?;
         return Ok(([cache], Json(answer)).into_response());
     }
     let max = state.settings().limits.max_batch;
@@ -531,7 +533,10 @@ fn tenant_of(
     if subject.kind != SUBJECT_TYPE {
         errors.push(FieldError::new(
             format!("{prefix}/subject/type"),
-            format!("unknown subject type `{}`; valid: `{SUBJECT_TYPE}`", subject.kind),
+            format!(
+                "unknown subject type `{}`; valid: `{SUBJECT_TYPE}`",
+                subject.kind
+            ),
         ));
     }
     if resource.kind != RESOURCE_TYPE {
@@ -581,7 +586,12 @@ fn tenant_of(
     }
     if let Some(denied) = deployment.denied_providers {
         let mut all = tenant.denied_providers.take().unwrap_or_default();
-        all.extend(denied.into_iter().filter(|p| !all.contains(p)).collect::<Vec<_>>());
+        all.extend(
+            denied
+                .into_iter()
+                .filter(|p| !all.contains(p))
+                .collect::<Vec<_>>(),
+        );
         tenant.denied_providers = Some(all);
     }
     if errors.is_empty() {

@@ -66,7 +66,10 @@ impl Seen {
 
 /// A tiny upstream on loopback that records and echoes the headers it got.
 pub async fn echo_upstream() -> (SocketAddr, Seen) {
-    async fn echo(State(seen): State<Seen>, headers: HeaderMap) -> axum::Json<HashMap<String, String>> {
+    async fn echo(
+        State(seen): State<Seen>,
+        headers: HeaderMap,
+    ) -> axum::Json<HashMap<String, String>> {
         let map: HashMap<String, String> = headers
             .iter()
             .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
@@ -75,9 +78,7 @@ pub async fn echo_upstream() -> (SocketAddr, Seen) {
         axum::Json(map)
     }
     let seen = Seen::default();
-    let app = axum::Router::new()
-        .fallback(echo)
-        .with_state(seen.clone());
+    let app = axum::Router::new().fallback(echo).with_state(seen.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -121,9 +122,9 @@ impl Gateway {
         for (k, v) in env {
             command.env(k, v);
         }
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `{program}` (scripts/install-deps.sh installs it): {e}"));
+        let child = command.spawn().unwrap_or_else(|e| {
+            panic!("cannot start `{program}` (scripts/install-deps.sh installs it): {e}")
+        });
         let mut gateway = Gateway {
             child,
             port,
@@ -134,7 +135,10 @@ impl Gateway {
             if let Ok(Some(status)) = gateway.child.try_wait() {
                 panic!("`{program}` exited with {status}:\n{}", gateway.log());
             }
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return gateway;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -160,12 +164,15 @@ impl Gateway {
 /// reach its private temporary directory).
 pub fn running_as_root(dir: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(dir).map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata(dir)
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 /// The catalog shipped, with another cache lifetime.
 pub fn catalog_with_ttl(ttl: u32) -> String {
-    let text = aipdp::catalog::BUILTIN_SOURCE.replace("ttl_seconds = 300", &format!("ttl_seconds = {ttl}"));
+    let text = aipdp::catalog::BUILTIN_SOURCE
+        .replace("ttl_seconds = 300", &format!("ttl_seconds = {ttl}"));
     assert!(text.contains(&format!("ttl_seconds = {ttl}")));
     text
 }

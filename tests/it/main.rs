@@ -7,8 +7,8 @@
 
 mod api;
 mod catalog_edits;
-mod gateways;
 mod cli;
+mod gateways;
 mod helpers;
 mod openapi;
 mod scenarios;

@@ -88,7 +88,10 @@ async fn caddy_forwards_allowed_requests_with_the_route_and_blocks_denied_ones()
 
     let (status, _, _) = get(
         &caddy,
-        &[("x-tenant-id", "acme-eu"), ("x-ai-feature", "team_chat_compose")],
+        &[
+            ("x-tenant-id", "acme-eu"),
+            ("x-ai-feature", "team_chat_compose"),
+        ],
     )
     .await;
     assert_eq!(status, 200);
@@ -101,7 +104,10 @@ async fn caddy_forwards_allowed_requests_with_the_route_and_blocks_denied_ones()
     // Denied: Caddy returns aipdp's 403 with its reason and JSON body.
     let (status, headers, body) = get(
         &caddy,
-        &[("x-tenant-id", "mercy-health-us"), ("x-ai-feature", "web_search_answers")],
+        &[
+            ("x-tenant-id", "mercy-health-us"),
+            ("x-ai-feature", "web_search_answers"),
+        ],
     )
     .await;
     assert_eq!(status, 403);

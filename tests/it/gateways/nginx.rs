@@ -104,7 +104,10 @@ async fn nginx_forwards_allowed_requests_with_the_route_and_blocks_denied_ones()
     // Denied: 403 with the reason, and the upstream never sees it.
     let (status, headers, _) = get(
         &nginx,
-        &[("x-tenant-region", "SG"), ("x-ai-feature", "web_search_answers")],
+        &[
+            ("x-tenant-region", "SG"),
+            ("x-ai-feature", "web_search_answers"),
+        ],
     )
     .await;
     assert_eq!(status, 403);
@@ -114,7 +117,10 @@ async fn nginx_forwards_allowed_requests_with_the_route_and_blocks_denied_ones()
     // An unknown tenant is refused, never decided from defaults.
     let (status, headers, _) = get(
         &nginx,
-        &[("x-tenant-id", "no-such-tenant"), ("x-ai-feature", "meeting_summary")],
+        &[
+            ("x-tenant-id", "no-such-tenant"),
+            ("x-ai-feature", "meeting_summary"),
+        ],
     )
     .await;
     assert_eq!(status, 403);
@@ -122,7 +128,14 @@ async fn nginx_forwards_allowed_requests_with_the_route_and_blocks_denied_ones()
     assert_eq!(seen.count(), 1);
 
     // Bad headers: nginx turns aipdp's 400 into a 500 of its own.
-    let (status, _, _) = get(&nginx, &[("x-tenant-region", "MARS"), ("x-ai-feature", "meeting_summary")]).await;
+    let (status, _, _) = get(
+        &nginx,
+        &[
+            ("x-tenant-region", "MARS"),
+            ("x-ai-feature", "meeting_summary"),
+        ],
+    )
+    .await;
     assert_eq!(status, 500);
     assert_eq!(seen.count(), 1);
 }
@@ -136,7 +149,14 @@ async fn nginx_shows_bad_headers_as_403_when_configured() {
     .await;
     let (upstream, seen) = echo_upstream().await;
     let nginx = start_nginx(&app, upstream).await;
-    let (status, headers, _) = get(&nginx, &[("x-tenant-region", "MARS"), ("x-ai-feature", "meeting_summary")]).await;
+    let (status, headers, _) = get(
+        &nginx,
+        &[
+            ("x-tenant-region", "MARS"),
+            ("x-ai-feature", "meeting_summary"),
+        ],
+    )
+    .await;
     assert_eq!(status, 403);
     assert_eq!(headers["x-ai-deny-reason"], "invalid_request");
     assert_eq!(seen.count(), 0);
@@ -148,13 +168,19 @@ async fn nginx_caches_decisions_per_tenant_until_the_ttl() {
     let app = spawn_with(settings(&[]), &catalog_with_ttl(ttl)).await;
     let (upstream, seen) = echo_upstream().await;
     let nginx = start_nginx(&app, upstream).await;
-    let eu = [("x-tenant-region", "EU"), ("x-ai-feature", "meeting_summary")];
+    let eu = [
+        ("x-tenant-region", "EU"),
+        ("x-ai-feature", "meeting_summary"),
+    ];
     let eu_boundary = [
         ("x-tenant-region", "EU"),
         ("x-tenant-residency", "trust_boundary"),
         ("x-ai-feature", "meeting_summary"),
     ];
-    let us = [("x-tenant-id", "globex-us"), ("x-ai-feature", "meeting_summary")];
+    let us = [
+        ("x-tenant-id", "globex-us"),
+        ("x-ai-feature", "meeting_summary"),
+    ];
 
     let (status, _, _) = get(&nginx, &eu).await;
     assert_eq!(status, 200, "{}", nginx.log());
@@ -178,7 +204,10 @@ async fn nginx_caches_decisions_per_tenant_until_the_ttl() {
     assert_eq!(first["x-ai-mode"], "zm_plus");
 
     // Denials are cached per tenant too, and stay denials.
-    let sg = [("x-tenant-region", "SG"), ("x-ai-feature", "web_search_answers")];
+    let sg = [
+        ("x-tenant-region", "SG"),
+        ("x-ai-feature", "web_search_answers"),
+    ];
     let (status, a, _) = get(&nginx, &sg).await;
     let (status2, b, _) = get(&nginx, &sg).await;
     assert_eq!((status, status2), (403, 403));
