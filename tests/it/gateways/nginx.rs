@@ -138,6 +138,11 @@ async fn nginx_forwards_allowed_requests_with_the_route_and_blocks_denied_ones()
     .await;
     assert_eq!(status, 500);
     assert_eq!(seen.count(), 1);
+    assert!(
+        nginx.log().contains("auth request unexpected status: 400"),
+        "{}",
+        nginx.log()
+    );
 }
 
 #[tokio::test]
