@@ -149,9 +149,8 @@ impl Gateway {
     /// Everything the process and its log files wrote so far.
     pub fn log(&self) -> String {
         let mut text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        for name in ["error.log"] {
-            text.push_str(&std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default());
-        }
+        let errors = self.dir.path().join("error.log");
+        text.push_str(&std::fs::read_to_string(errors).unwrap_or_default());
         text
     }
 

@@ -329,7 +329,9 @@ async fn problem(app: &TestApp, headers: &[(&str, &[u8])]) -> (u16, HeaderMap, V
 async fn bad_headers_are_precise_problems() {
     let app = spawn_app().await;
     let long = vec![b'a'; 1025];
-    let cases: Vec<(Vec<(&str, &[u8])>, &str, &str)> = vec![
+    // Headers sent, and the one error expected: pointer and message.
+    type Case<'a> = (Vec<(&'a str, &'a [u8])>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("x-tenant-id", b"acme-eu")],
             "/headers/x-ai-feature",
