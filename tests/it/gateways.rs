@@ -101,15 +101,22 @@ impl Drop for Gateway {
 }
 
 impl Gateway {
-    /// Starts `program` with `args` in `dir`, then waits until `port`
-    /// accepts connections. Output goes to `log` in the directory.
+    /// Starts `program` with `args` in `dir`, then waits until it has
+    /// written its own process id to `pidfile` (it does so once its
+    /// listeners are bound) and `port` accepts connections. Output goes to
+    /// a log file in the directory.
+    ///
+    /// # Errors
+    /// The process's output when it exits or does not come up: the port
+    /// may have been taken meanwhile, and the caller may retry.
     pub async fn start(
         program: &str,
         args: &[&str],
         env: &[(&str, &Path)],
         dir: tempfile::TempDir,
         port: u16,
-    ) -> Gateway {
+        pidfile: &Path,
+    ) -> Result<Gateway, String> {
         let log = dir.path().join(format!("{program}.out"));
         let out = std::fs::File::create(&log).unwrap();
         let mut command = Command::new(program);
@@ -125,6 +132,7 @@ impl Gateway {
         let child = command.spawn().unwrap_or_else(|e| {
             panic!("cannot start `{program}` (scripts/install-deps.sh installs it): {e}")
         });
+        let pid = child.id().to_string();
         let mut gateway = Gateway {
             child,
             port,
@@ -133,17 +141,25 @@ impl Gateway {
         };
         for _ in 0..200 {
             if let Ok(Some(status)) = gateway.child.try_wait() {
-                panic!("`{program}` exited with {status}:\n{}", gateway.log());
+                return Err(format!(
+                    "`{program}` exited with {status}:\n{}",
+                    gateway.log()
+                ));
             }
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
+            let ours = std::fs::read_to_string(pidfile).is_ok_and(|text| text.trim() == pid);
+            if ours
+                && tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
             {
-                return gateway;
+                return Ok(gateway);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("`{program}` did not listen on {port}:\n{}", gateway.log());
+        Err(format!(
+            "`{program}` did not listen on {port}:\n{}",
+            gateway.log()
+        ))
     }
 
     /// Everything the process and its log files wrote so far.

@@ -4,8 +4,19 @@ use super::{Gateway, echo_upstream, free_port, read, render};
 use crate::helpers::{TestApp, settings, spawn_with};
 
 /// Caddy with `deploy/caddy/Caddyfile`; no admin endpoint, no TLS, state
-/// under a temp dir.
+/// under a temp dir; a new port and directory when the port was taken.
 async fn start_caddy(app: &TestApp, upstream: std::net::SocketAddr) -> Gateway {
+    let mut failures = Vec::new();
+    for _ in 0..3 {
+        match try_caddy(app, upstream).await {
+            Ok(caddy) => return caddy,
+            Err(log) => failures.push(log),
+        }
+    }
+    panic!("caddy did not start:\n{}", failures.join("\n---\n"));
+}
+
+async fn try_caddy(app: &TestApp, upstream: std::net::SocketAddr) -> Result<Gateway, String> {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
     let port = free_port();
@@ -23,9 +34,19 @@ async fn start_caddy(app: &TestApp, upstream: std::net::SocketAddr) -> Gateway {
     );
     std::fs::write(root.join("Caddyfile"), global + &site).unwrap();
     let config = root.join("Caddyfile").display().to_string();
+    let pidfile = root.join("caddy.pid");
+    let pidfile_arg = pidfile.display().to_string();
     Gateway::start(
         "caddy",
-        &["run", "--adapter", "caddyfile", "--config", &config],
+        &[
+            "run",
+            "--adapter",
+            "caddyfile",
+            "--config",
+            &config,
+            "--pidfile",
+            &pidfile_arg,
+        ],
         &[
             ("HOME", &root),
             ("XDG_DATA_HOME", &root),
@@ -33,6 +54,7 @@ async fn start_caddy(app: &TestApp, upstream: std::net::SocketAddr) -> Gateway {
         ],
         dir,
         port,
+        &pidfile,
     )
     .await
 }

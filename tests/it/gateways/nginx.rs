@@ -5,8 +5,20 @@ use std::time::Duration;
 use super::{Gateway, catalog_with_ttl, echo_upstream, free_port, read, render, running_as_root};
 use crate::helpers::{TestApp, settings, spawn_with};
 
-/// nginx with `deploy/nginx/aipdp-authz.conf`, everything under a temp dir.
+/// nginx with `deploy/nginx/aipdp-authz.conf`, everything under a temp
+/// dir; a new port and directory when the port was taken meanwhile.
 async fn start_nginx(app: &TestApp, upstream: std::net::SocketAddr) -> Gateway {
+    let mut failures = Vec::new();
+    for _ in 0..3 {
+        match try_nginx(app, upstream).await {
+            Ok(nginx) => return nginx,
+            Err(log) => failures.push(log),
+        }
+    }
+    panic!("nginx did not start:\n{}", failures.join("\n---\n"));
+}
+
+async fn try_nginx(app: &TestApp, upstream: std::net::SocketAddr) -> Result<Gateway, String> {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().display().to_string();
     let port = free_port();
@@ -47,12 +59,14 @@ http {{
     std::fs::write(dir.path().join("nginx.conf"), main).unwrap();
     let conf = format!("{root}/nginx.conf");
     let log = format!("{root}/error.log");
+    let pidfile = dir.path().join("nginx.pid");
     Gateway::start(
         "nginx",
         &["-p", &root, "-c", &conf, "-e", &log],
         &[],
         dir,
         port,
+        &pidfile,
     )
     .await
 }
@@ -169,7 +183,7 @@ async fn nginx_shows_bad_headers_as_403_when_configured() {
 
 #[tokio::test]
 async fn nginx_caches_decisions_per_tenant_until_the_ttl() {
-    let ttl = 2;
+    let ttl = 3;
     let app = spawn_with(settings(&[]), &catalog_with_ttl(ttl)).await;
     let (upstream, seen) = echo_upstream().await;
     let nginx = start_nginx(&app, upstream).await;
