@@ -475,6 +475,17 @@ fn check_call_params(
                 ),
             ));
         }
+        // Values travel in HTTP headers: printable, no control characters.
+        let printable = |v: &str| !v.chars().any(char::is_control);
+        if !call
+            .endpoint
+            .iter()
+            .chain(&call.model_prefix)
+            .chain(call.params.values())
+            .all(|v| printable(v))
+        {
+            return Err(invalid(&at, "values must not contain control characters"));
+        }
         let empty = |v: &Option<String>| v.as_deref().is_some_and(|s| s.trim().is_empty());
         if empty(&call.endpoint) || empty(&call.model_prefix) {
             return Err(invalid(

@@ -152,6 +152,28 @@ pub fn openapi_json() -> String {
     if let Some(item) = paths.remove(authz::CATCH_ALL_ROUTE) {
         paths.insert(authz::CATCH_ALL_ROUTE.replace("{*", "{"), item);
     }
+    // One handler serves every method of the authoriser's paths; each
+    // operation still needs an id of its own.
+    for item in paths.values_mut() {
+        let operations = [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("options", &mut item.options),
+            ("head", &mut item.head),
+            ("patch", &mut item.patch),
+            ("trace", &mut item.trace),
+        ];
+        if operations.iter().filter(|(_, op)| op.is_some()).count() < 2 {
+            continue;
+        }
+        for (method, operation) in operations {
+            if let Some(id) = operation.as_mut().and_then(|op| op.operation_id.as_mut()) {
+                *id = format!("{id}_{method}");
+            }
+        }
+    }
     spec.to_pretty_json().unwrap_or_default() + "\n"
 }
 

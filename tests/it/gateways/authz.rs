@@ -582,3 +582,48 @@ async fn answers_carry_cache_hints_keyed_on_the_normalised_request() {
     assert_eq!(header(&d1, "etag"), header(&d2, "etag"));
     assert_ne!(header(&d1, "etag"), header(&d3, "etag"));
 }
+
+#[test]
+fn the_openapi_document_describes_the_gateway_endpoints() {
+    let doc: Value = serde_json::from_str(&aipdp::http::openapi_json()).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, methods) in [
+        (
+            "/v1/authz",
+            &["get", "post", "put", "delete", "patch", "head", "options"][..],
+        ),
+        (
+            "/v1/authz/{rest}",
+            &["get", "post", "put", "delete", "patch", "head", "options"][..],
+        ),
+        ("/access/v1/evaluation", &["post"][..]),
+        ("/access/v1/evaluations", &["post"][..]),
+        ("/access/v1/search/action", &["post"][..]),
+        ("/.well-known/authzen-configuration", &["get"][..]),
+    ] {
+        let item = paths.get(path).unwrap_or_else(|| panic!("no {path}"));
+        for method in methods {
+            assert!(item.get(*method).is_some(), "{path} {method}");
+        }
+    }
+    let authz = &paths["/v1/authz/{rest}"]["get"];
+    assert!(authz["responses"].get("403").is_some());
+    assert_eq!(
+        authz["responses"]["400"]["content"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["application/problem+json"]
+    );
+    // Every operation has an id of its own.
+    let mut ids: Vec<&str> = paths
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count);
+}

@@ -123,6 +123,16 @@ fn call_parameters_must_name_a_region_of_their_offering() {
         err,
         "modes[zm_plus].offerings[0].providers[anthropic].call.US: `endpoint` and `model_prefix` must not be empty"
     );
+    let text = BUILTIN_SOURCE.replacen(
+        "endpoint = \"ai.eu.vendor.example\"",
+        "endpoint = \"ai.eu\\r\\nx-ai-provider: openai\"",
+        1,
+    );
+    let err = Catalog::from_toml(&text).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "modes[zm_plus].offerings[0].providers[zoom].call.EU: values must not contain control characters"
+    );
 }
 
 #[test]
