@@ -30,11 +30,12 @@ pub mod request {
     pub const TENANT_ALLOWED_PROVIDERS: &str = "x-tenant-allowed-providers";
     pub const TENANT_DENIED_PROVIDERS: &str = "x-tenant-denied-providers";
     pub const TENANT_COMPLIANCE: &str = "x-tenant-compliance";
+    pub const TENANT_ADD_ONS: &str = "x-tenant-add-ons";
     pub const FEATURE: &str = "x-ai-feature";
 
     /// Every header that can change the answer: a cache in front of the
     /// authoriser must key on all of them.
-    pub const ALL: [&str; 9] = [
+    pub const ALL: [&str; 10] = [
         TENANT_ID,
         TENANT_REGION,
         TENANT_RESIDENCY,
@@ -43,6 +44,7 @@ pub mod request {
         TENANT_ALLOWED_PROVIDERS,
         TENANT_DENIED_PROVIDERS,
         TENANT_COMPLIANCE,
+        TENANT_ADD_ONS,
         FEATURE,
     ];
 }
@@ -110,8 +112,8 @@ pub enum AuthzResponses<'a> {
 ///
 /// Reads the tenant from `x-tenant-id`, `x-tenant-region`,
 /// `x-tenant-residency`, `x-tenant-mode`, `x-tenant-cluster`,
-/// `x-tenant-allowed-providers`, `x-tenant-denied-providers` and
-/// `x-tenant-compliance` (lists are comma-separated), and the feature from
+/// `x-tenant-allowed-providers`, `x-tenant-denied-providers`,
+/// `x-tenant-compliance` and `x-tenant-add-ons` (lists are comma-separated), and the feature from
 /// `x-ai-feature`. A tenant id that names a catalog profile starts from the
 /// profile, which headers may only tighten; an id that names none is refused
 /// (`unknown_tenant`) unless a region is sent too.
@@ -125,6 +127,7 @@ pub enum AuthzResponses<'a> {
         ("x-tenant-allowed-providers" = Option<String>, Header, description = "Comma-separated provider ids"),
         ("x-tenant-denied-providers" = Option<String>, Header, description = "Comma-separated provider ids"),
         ("x-tenant-compliance" = Option<String>, Header, description = "Comma-separated compliance regime ids"),
+        ("x-tenant-add-ons" = Option<String>, Header, description = "Comma-separated add-on ids"),
         ("x-ai-feature" = String, Header, description = "The feature the request is for"),
     ),
     responses(AuthzResponses))]
@@ -145,6 +148,7 @@ pub async fn authorise(State(state): State<AppState>, headers: HeaderMap) -> Res
         ("x-tenant-allowed-providers" = Option<String>, Header, description = "Comma-separated provider ids"),
         ("x-tenant-denied-providers" = Option<String>, Header, description = "Comma-separated provider ids"),
         ("x-tenant-compliance" = Option<String>, Header, description = "Comma-separated compliance regime ids"),
+        ("x-tenant-add-ons" = Option<String>, Header, description = "Comma-separated add-on ids"),
         ("x-ai-feature" = String, Header, description = "The feature the request is for"),
     ),
     responses(AuthzResponses))]
@@ -256,6 +260,7 @@ fn header_pointers(errors: Vec<FieldError>) -> Vec<FieldError> {
         "allowed_providers" => request::TENANT_ALLOWED_PROVIDERS,
         "denied_providers" => request::TENANT_DENIED_PROVIDERS,
         "compliance" => request::TENANT_COMPLIANCE,
+        "add_ons" => request::TENANT_ADD_ONS,
         _ => "",
     };
     errors
@@ -317,6 +322,7 @@ fn read_headers(headers: &HeaderMap, max_bytes: usize) -> Result<HeaderRequest, 
     let allowed = get(request::TENANT_ALLOWED_PROVIDERS);
     let denied = get(request::TENANT_DENIED_PROVIDERS);
     let compliance = get(request::TENANT_COMPLIANCE);
+    let add_ons = get(request::TENANT_ADD_ONS);
     let feature = get(request::FEATURE);
     let residency = residency.and_then(|value| {
         let found = Residency::ALL.into_iter().find(|r| r.as_str() == value);
@@ -346,6 +352,7 @@ fn read_headers(headers: &HeaderMap, max_bytes: usize) -> Result<HeaderRequest, 
     let allowed_providers = list(request::TENANT_ALLOWED_PROVIDERS, allowed);
     let denied_providers = list(request::TENANT_DENIED_PROVIDERS, denied);
     let compliance = list(request::TENANT_COMPLIANCE, compliance);
+    let add_ons = list(request::TENANT_ADD_ONS, add_ons);
     if !headers.contains_key(request::FEATURE) {
         errors.push(FieldError::new(
             format!("/headers/{}", request::FEATURE),
@@ -375,6 +382,7 @@ fn read_headers(headers: &HeaderMap, max_bytes: usize) -> Result<HeaderRequest, 
             allowed_providers,
             denied_providers,
             compliance,
+            add_ons,
             ..RawTenant::default()
         },
         feature: feature.unwrap_or_default(),

@@ -627,3 +627,42 @@ fn the_openapi_document_describes_the_gateway_endpoints() {
     ids.dedup();
     assert_eq!(ids.len(), count);
 }
+
+#[tokio::test]
+async fn add_ons_come_from_a_header_and_only_tighten_a_profile() {
+    let app = spawn_app().await;
+    let ask = |headers: Vec<(&'static str, &'static str)>| {
+        let app = &app;
+        async move { authz(app, Method::GET, "/v1/authz", &headers).await }
+    };
+    // An ad-hoc EU tenant needs the add-on for custom agents.
+    let (status, headers, _) = ask(vec![
+        ("x-tenant-region", "EU"),
+        ("x-ai-feature", "custom_ai_companion"),
+    ])
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(header(&headers, response::DENY_REASON), "add_on_required");
+    let (status, headers, _) = ask(vec![
+        ("x-tenant-region", "EU"),
+        ("x-tenant-add-ons", "custom_ai_companion"),
+        ("x-ai-feature", "custom_ai_companion"),
+    ])
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "x-ai-provider"), "anthropic");
+    // A profile without the add-on does not gain it from a header.
+    let (status, headers, body) = ask(vec![
+        ("x-tenant-id", "lion-sg"),
+        ("x-tenant-add-ons", "custom_ai_companion"),
+        ("x-ai-feature", "custom_ai_companion"),
+    ])
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        header(&headers, response::DENY_REASON),
+        "add_on_not_in_mode"
+    );
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert!(codes(&body["reasons"]).contains(&"profile_loosening_ignored"));
+}
