@@ -154,8 +154,18 @@ pub async fn decide_batch(
             }
         })
         .collect();
+    // The batch's items as JSON values (object keys sorted), so that the
+    // same requests spelled differently share a tag.
+    let normalised: Vec<serde_json::Value> = batch
+        .requests
+        .iter()
+        .map(|item| serde_json::from_str(item.get()).unwrap_or_default())
+        .collect();
     Ok((
-        [cache_for(catalog.ttl_seconds)],
+        [
+            cache_for(catalog.ttl_seconds),
+            etag_header(catalog, &normalised),
+        ],
         Json(BatchResponse { results }),
     )
         .into_response())

@@ -581,6 +581,24 @@ async fn answers_carry_cache_hints_keyed_on_the_normalised_request() {
     .await;
     assert_eq!(header(&d1, "etag"), header(&d2, "etag"));
     assert_ne!(header(&d1, "etag"), header(&d3, "etag"));
+    let b1 = post(
+        r#"{"requests": [{"tenant": {"region": "EU"}, "features": ["meeting_summary"]}]}"#,
+        "/v1/decisions/batch",
+    )
+    .await;
+    let b2 = post(
+        r#"{"requests":[{"features":["meeting_summary"],"tenant":{"region":"EU"}}]}"#,
+        "/v1/decisions/batch",
+    )
+    .await;
+    let b3 = post(
+        r#"{"requests":[{"features":["meeting_summary"],"tenant":{"region":"US"}}]}"#,
+        "/v1/decisions/batch",
+    )
+    .await;
+    assert_eq!(header(&b1, "cache-control"), "private, max-age=300");
+    assert_eq!(header(&b1, "etag"), header(&b2, "etag"));
+    assert_ne!(header(&b1, "etag"), header(&b3, "etag"));
 }
 
 #[test]
