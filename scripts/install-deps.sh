@@ -14,3 +14,6 @@ ensure_npm playwright-core@1.65.1
 # deploy/kubernetes manifests are validated against the Kubernetes schemas
 # that kubernetes-validate ships (scripts/suites/kubernetes.sh).
 ensure_venv "kubernetes-validate==1.37.0"
+# Gateway suites (tests/it/gateways): nginx (auth_request) and caddy
+# (forward_auth) run in front of aipdp on loopback.
+ensure_apt nginx caddy

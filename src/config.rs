@@ -27,6 +27,23 @@ pub struct Settings {
     /// The tokens read from `auth` at load time.
     #[serde(skip)]
     pub tokens: Tokens,
+    pub authz: AuthzSettings,
+}
+
+/// Settings of the external-authorisation endpoints for gateways.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthzSettings {
+    /// Lower-case header name carrying the fallback chain of an allowed request.
+    pub fallback_header: String,
+    /// 400 or 403: the status for missing or invalid headers.
+    pub invalid_status: u16,
+    /// Refuse tenant ids that name no profile, even with a region.
+    pub require_known_tenant: bool,
+    /// Longest header value accepted, in bytes.
+    pub max_header_bytes: usize,
+    /// Base URL advertised in AuthZEN metadata; empty derives it from `Host`.
+    pub public_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -365,6 +382,43 @@ impl Settings {
                 });
             }
         }
+        let authz = &self.authz;
+        if axum::http::HeaderName::from_bytes(authz.fallback_header.as_bytes()).is_err()
+            || authz
+                .fallback_header
+                .bytes()
+                .any(|b| b.is_ascii_uppercase())
+        {
+            return Err(ConfigError::Invalid {
+                key: "authz.fallback_header",
+                problem: format!(
+                    "`{}` is not a lower-case HTTP header name",
+                    authz.fallback_header
+                ),
+            });
+        }
+        if !matches!(authz.invalid_status, 400 | 403) {
+            return Err(ConfigError::Invalid {
+                key: "authz.invalid_status",
+                problem: format!("must be 400 or 403, got {}", authz.invalid_status),
+            });
+        }
+        if !(64..=65_536).contains(&authz.max_header_bytes) {
+            return Err(ConfigError::Invalid {
+                key: "authz.max_header_bytes",
+                problem: format!("must be 64 to 65536, got {}", authz.max_header_bytes),
+            });
+        }
+        let url = authz.public_url.trim_end_matches('/');
+        if !url.is_empty()
+            && !((url.starts_with("http://") || url.starts_with("https://"))
+                && url.parse::<axum::http::Uri>().is_ok())
+        {
+            return Err(ConfigError::Invalid {
+                key: "authz.public_url",
+                problem: format!("`{url}` is not an http(s) URL"),
+            });
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return Err(ConfigError::Invalid {
                 key: "log.level",
@@ -462,6 +516,30 @@ mod tests {
             text.contains("AIPDP_LIMITS__NOPE") && text.contains("nope"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn authz_settings_are_checked() {
+        let s = Settings::load(None, env(&[("AIPDP_AUTHZ__INVALID_STATUS", "403")])).ok();
+        assert_eq!(s.map(|s| s.authz.invalid_status), Some(403));
+        for (var, value, key) in [
+            ("AIPDP_AUTHZ__INVALID_STATUS", "500", "authz.invalid_status"),
+            (
+                "AIPDP_AUTHZ__FALLBACK_HEADER",
+                "X-Bad Header",
+                "authz.fallback_header",
+            ),
+            ("AIPDP_AUTHZ__PUBLIC_URL", "ftp://x", "authz.public_url"),
+            (
+                "AIPDP_AUTHZ__MAX_HEADER_BYTES",
+                "1",
+                "authz.max_header_bytes",
+            ),
+        ] {
+            let err = Settings::load(None, env(&[(var, value)])).err();
+            let text = err.map(|e| e.to_string()).unwrap_or_default();
+            assert!(text.contains(key), "{var}={value}: {text}");
+        }
     }
 
     #[test]

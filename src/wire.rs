@@ -143,6 +143,17 @@ pub struct RouteBody<'a> {
     /// Platform the model runs on, such as `amazon_bedrock`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<&'a str>,
+    /// The provider's endpoint that keeps the call in the processing region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<&'a str>,
+    /// The model id to send the provider, such as a geographic inference
+    /// profile id, when it differs from `model`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_model: Option<&'a str>,
+    /// Further provider-specific parameters (project, residency ...).
+    #[serde(skip_serializing_if = "CallParams::is_empty")]
+    #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
+    pub params: CallParams<'a>,
 }
 
 impl<'a> RouteBody<'a> {
@@ -152,7 +163,32 @@ impl<'a> RouteBody<'a> {
             model: &route.model,
             processing_region: &route.processing_region,
             platform: route.platform.as_deref(),
+            endpoint: route.endpoint.as_deref(),
+            provider_model: route.provider_model.as_deref(),
+            params: CallParams(&route.params),
         }
+    }
+}
+
+/// A route's provider parameters, serialised as a JSON object without
+/// copying them out of the catalog.
+#[derive(Debug, Clone, Copy)]
+pub struct CallParams<'a>(pub &'a [(Box<str>, Box<str>)]);
+
+impl CallParams<'_> {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for CallParams<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in self.0 {
+            map.serialize_entry(&**name, &**value)?;
+        }
+        map.end()
     }
 }
 

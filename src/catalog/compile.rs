@@ -203,6 +203,7 @@ pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
                     ));
                 }
                 set.insert(usize::from(provider));
+                check_call_params(&entry, p, &offering.regions)?;
                 restrictions.push(match &p.only_features {
                     None => None,
                     Some(list) => Some(
@@ -238,6 +239,7 @@ pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
                         .map(|p| OfferedProvider {
                             provider: ProviderId(provider_ix[p.id.as_str()]),
                             platform: p.platform.as_deref().map(Box::from),
+                            call: p.call.get(region_name).cloned(),
                             processing: p.processing,
                             processing_region: match p.processing {
                                 Processing::InRegion => region_name.as_str().into(),
@@ -369,11 +371,24 @@ pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
                         return None;
                     }
                     let offered = &offering.providers[at];
+                    let call = offered.call.as_ref();
                     Some(Route {
                         provider: offered.provider,
                         model: model.into(),
                         platform: offered.platform.clone(),
                         processing_region: offered.processing_region.clone(),
+                        endpoint: call.and_then(|c| c.endpoint.as_deref()).map(Box::from),
+                        provider_model: call
+                            .and_then(|c| c.model_prefix.as_deref())
+                            .map(|prefix| format!("{prefix}{model}").into_boxed_str()),
+                        params: call
+                            .map(|c| {
+                                c.params
+                                    .iter()
+                                    .map(|(k, v)| (Box::from(k.as_str()), Box::from(v.as_str())))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
                     })
                 })
                 .collect();
@@ -440,6 +455,56 @@ pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
     };
     compile_tenants(&mut catalog)?;
     Ok(catalog)
+}
+
+/// Checks an offered provider's call parameters: one entry per region of
+/// the offering at most, no empty values.
+fn check_call_params(
+    entry: &str,
+    provider: &super::format::RawOfferedProvider,
+    regions: &[String],
+) -> Result<(), CatalogError> {
+    for (region, call) in &provider.call {
+        let at = format!("{entry}.providers[{}].call.{region}", provider.id);
+        if !regions.contains(region) {
+            return Err(invalid(
+                &at,
+                &format!(
+                    "region `{region}` is not a region of this offering; valid: {}",
+                    list_ids(regions.iter().map(String::as_str))
+                ),
+            ));
+        }
+        // Values travel in HTTP headers: printable, no control characters.
+        let printable = |v: &str| !v.chars().any(char::is_control);
+        if !call
+            .endpoint
+            .iter()
+            .chain(&call.model_prefix)
+            .chain(call.params.values())
+            .all(|v| printable(v))
+        {
+            return Err(invalid(&at, "values must not contain control characters"));
+        }
+        let empty = |v: &Option<String>| v.as_deref().is_some_and(|s| s.trim().is_empty());
+        if empty(&call.endpoint) || empty(&call.model_prefix) {
+            return Err(invalid(
+                &at,
+                "`endpoint` and `model_prefix` must not be empty",
+            ));
+        }
+        if let Some((name, _)) = call
+            .params
+            .iter()
+            .find(|(k, v)| k.trim().is_empty() || v.trim().is_empty())
+        {
+            return Err(invalid(
+                &at,
+                &format!("parameter `{name}` must have a name and a value"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Resolves tenant profiles against the otherwise complete catalog.

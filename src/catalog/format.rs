@@ -110,6 +110,27 @@ pub struct RawOfferedProvider {
     /// When set, the provider serves only these features in this offering.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only_features: Option<Vec<String>>,
+    /// Per region code of this offering, the provider-specific parameters
+    /// that keep a call in that region, so a gateway can execute a route
+    /// without a table of its own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub call: BTreeMap<String, RawCallParams>,
+}
+
+/// How to call a provider so that processing stays where the route says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCallParams {
+    /// Host (or base URL) of the provider's in-region endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Prefixed to the route's model to give the id the provider expects,
+    /// such as `eu.anthropic.` for a geographic inference profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_prefix: Option<String>,
+    /// Further provider-specific settings (project, residency flag ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
 }
 
 /// Where a provider processes data.

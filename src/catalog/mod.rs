@@ -180,6 +180,8 @@ pub struct Offering {
 pub struct OfferedProvider {
     pub provider: ProviderId,
     pub platform: Option<Box<str>>,
+    /// How to call the provider in this region, when the catalog says.
+    pub call: Option<format::RawCallParams>,
     pub processing: Processing,
     /// `EU`-style region code, or `global`.
     pub processing_region: Box<str>,
@@ -193,6 +195,13 @@ pub struct Route {
     pub platform: Option<Box<str>>,
     /// `EU`-style region code, or `global`.
     pub processing_region: Box<str>,
+    /// The provider's endpoint for this region, when the catalog names one.
+    pub endpoint: Option<Box<str>>,
+    /// The model id to send the provider (the model with the region's
+    /// prefix), when the catalog sets a prefix.
+    pub provider_model: Option<Box<str>>,
+    /// Further provider-specific parameters, sorted by name.
+    pub params: Box<[(Box<str>, Box<str>)]>,
 }
 
 #[derive(Debug, Clone)]

@@ -38,6 +38,16 @@ pub fn cache_for(ttl: u32) -> (header::HeaderName, HeaderValue) {
     (header::CACHE_CONTROL, value)
 }
 
+/// A weak `ETag` for an answer to `request` (see [`super::gateway::etag`]).
+fn etag_header(
+    catalog: &crate::catalog::Catalog,
+    request: &impl Serialize,
+) -> (header::HeaderName, HeaderValue) {
+    let tag = super::gateway::etag(catalog, request);
+    let value = HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("W/\"\""));
+    (header::ETAG, value)
+}
+
 /// Decide for one tenant and its features.
 ///
 /// Chooses the mode (the tenant's selection when eligible, else the region's
@@ -65,7 +75,11 @@ pub async fn decide_one(
         &decision_id,
     );
     let body = DecisionBody::new(catalog, &decision, decision_id, request.explain);
-    Ok(([cache_for(catalog.ttl_seconds)], Json(body)).into_response())
+    Ok((
+        [cache_for(catalog.ttl_seconds), etag_header(catalog, &raw)],
+        Json(body),
+    )
+        .into_response())
 }
 
 /// A batch of decision requests.
@@ -148,8 +162,18 @@ pub async fn decide_batch(
             }
         })
         .collect();
+    // The batch's items as JSON values (object keys sorted), so that the
+    // same requests spelled differently share a tag.
+    let normalised: Vec<serde_json::Value> = batch
+        .requests
+        .iter()
+        .map(|item| serde_json::from_str(item.get()).unwrap_or_default())
+        .collect();
     Ok((
-        [cache_for(catalog.ttl_seconds)],
+        [
+            cache_for(catalog.ttl_seconds),
+            etag_header(catalog, &normalised),
+        ],
         Json(BatchResponse { results }),
     )
         .into_response())
@@ -166,7 +190,7 @@ fn prefixed(prefix: &str, errors: Vec<FieldError>) -> Vec<FieldError> {
 }
 
 /// A gateway's question: may this tenant use this feature, and where to send it.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteRequest {
     pub tenant: RawTenant,
@@ -217,5 +241,9 @@ pub async fn route(
         &decision_id,
     );
     let body = RouteDecisionBody::new(catalog, &decision, decision_id);
-    Ok(([cache_for(catalog.ttl_seconds)], Json(body)).into_response())
+    Ok((
+        [cache_for(catalog.ttl_seconds), etag_header(catalog, &raw)],
+        Json(body),
+    )
+        .into_response())
 }

@@ -12,11 +12,14 @@
 //! reloads, and `serve` is the accept loop with its timeouts and drain.
 
 mod admin;
+pub mod authz;
+mod authzen;
 mod catalog;
 mod compare;
 mod decisions;
 mod eligibility;
 pub mod error;
+mod gateway;
 mod guard;
 pub mod metrics;
 pub mod observe;
@@ -148,6 +151,8 @@ impl AppState {
     tags(
         (name = "decisions", description = "Decisions for internal platforms and gateways"),
         (name = "eligibility", description = "What a tenant could have, for admin portals"),
+        (name = "gateways", description = "External authorisation for nginx, Envoy and Caddy"),
+        (name = "authzen", description = "The OpenID AuthZEN Authorization API 1.0"),
         (name = "catalog", description = "The catalog in force"),
         (name = "operations", description = "Health, readiness, metrics and the API description"),
         (name = "admin", description = "Catalog status and reload; needs an admin token"),
@@ -162,6 +167,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(decisions::decide_batch))
         .routes(routes!(decisions::route))
         .routes(routes!(compare::compare))
+        .routes(routes!(authz::authorise))
+        .routes(routes!(authz::authorise_path))
+        .routes(routes!(authzen::evaluation))
+        .routes(routes!(authzen::evaluations))
+        .routes(routes!(authzen::search_action))
+        .routes(routes!(authzen::configuration))
         .routes(routes!(eligibility::eligibility))
         .routes(routes!(catalog::whole))
         .routes(routes!(catalog::regions))
@@ -180,7 +191,34 @@ fn api() -> OpenApiRouter<AppState> {
 /// The OpenAPI document, as served at `/openapi.json` and printed by
 /// `aipdp openapi`.
 pub fn openapi_json() -> String {
-    let (_, spec) = api().split_for_parts();
+    let (_, mut spec) = api().split_for_parts();
+    // axum's catch-all `{*rest}` is the OpenAPI path parameter `{rest}`.
+    let paths = &mut spec.paths.paths;
+    if let Some(item) = paths.remove(authz::CATCH_ALL_ROUTE) {
+        paths.insert(authz::CATCH_ALL_ROUTE.replace("{*", "{"), item);
+    }
+    // One handler serves every method of the authoriser's paths; each
+    // operation still needs an id of its own.
+    for item in paths.values_mut() {
+        let operations = [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("options", &mut item.options),
+            ("head", &mut item.head),
+            ("patch", &mut item.patch),
+            ("trace", &mut item.trace),
+        ];
+        if operations.iter().filter(|(_, op)| op.is_some()).count() < 2 {
+            continue;
+        }
+        for (method, operation) in operations {
+            if let Some(id) = operation.as_mut().and_then(|op| op.operation_id.as_mut()) {
+                *id = format!("{id}_{method}");
+            }
+        }
+    }
     spec.to_pretty_json().unwrap_or_default() + "\n"
 }
 

@@ -84,7 +84,9 @@ async fn compare_shows_every_mode_and_what_moving_gains_and_loses() {
     assert_eq!(zm_plus["is_default"], true);
     assert_eq!(
         feature(zm_plus, "meeting_summary")["route"],
-        json!({"provider": "anthropic", "model": "claude-sonnet-4-5", "processing_region": "EU", "platform": "amazon_bedrock"})
+        json!({"provider": "anthropic", "model": "claude-sonnet-4-5", "processing_region": "EU", "platform": "amazon_bedrock",
+               "endpoint": "bedrock-runtime.eu-central-1.amazonaws.com", "provider_model": "eu.anthropic.claude-sonnet-4-5",
+               "params": {"aws_region": "eu-central-1"}})
     );
     let federated = column(&a, "federated");
     assert_eq!(federated["outcome"], "permit");

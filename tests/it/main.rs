@@ -9,6 +9,7 @@ mod admin;
 mod api;
 mod catalog_edits;
 mod cli;
+mod gateways;
 mod helpers;
 mod openapi;
 mod ops;

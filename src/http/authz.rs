@@ -1,0 +1,409 @@
+//! `/v1/authz` and `/v1/authz/{*rest}`: external authorisation for
+//! gateways (nginx `auth_request`, Envoy `ext_authz`, Caddy `forward_auth`).
+//!
+//! Any method, any path below, no body: the tenant and the feature come
+//! from headers. Allowed is a 200 whose headers carry the route; denied is
+//! a 403 with `x-ai-deny-reason` and a JSON body of reasons. The decision is
+//! the engine's, exactly as `POST /v1/route` makes it.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::AppState;
+use super::decisions::cache_for;
+use super::error::Problem;
+use super::gateway::{GatewayAnswer, decide_for_gateway, etag};
+use super::observe::{DecisionContext, Endpoint, record_decision};
+use crate::catalog::format::{RawTenant, Residency};
+use crate::catalog::{FieldError, list_ids};
+use crate::wire::{ProblemBody, RouteDecisionBody};
+
+/// Request headers read by the authoriser.
+pub mod request {
+    pub const TENANT_ID: &str = "x-tenant-id";
+    pub const TENANT_REGION: &str = "x-tenant-region";
+    pub const TENANT_RESIDENCY: &str = "x-tenant-residency";
+    pub const TENANT_MODE: &str = "x-tenant-mode";
+    pub const TENANT_CLUSTER: &str = "x-tenant-cluster";
+    pub const TENANT_ALLOWED_PROVIDERS: &str = "x-tenant-allowed-providers";
+    pub const TENANT_DENIED_PROVIDERS: &str = "x-tenant-denied-providers";
+    pub const TENANT_COMPLIANCE: &str = "x-tenant-compliance";
+    pub const TENANT_ADD_ONS: &str = "x-tenant-add-ons";
+    pub const FEATURE: &str = "x-ai-feature";
+
+    /// Every header that can change the answer: a cache in front of the
+    /// authoriser must key on all of them.
+    pub const ALL: [&str; 10] = [
+        TENANT_ID,
+        TENANT_REGION,
+        TENANT_RESIDENCY,
+        TENANT_MODE,
+        TENANT_CLUSTER,
+        TENANT_ALLOWED_PROVIDERS,
+        TENANT_DENIED_PROVIDERS,
+        TENANT_COMPLIANCE,
+        TENANT_ADD_ONS,
+        FEATURE,
+    ];
+}
+
+/// Response headers set by the authoriser.
+pub mod response {
+    pub const MODE: &str = "x-ai-mode";
+    pub const PROVIDER: &str = "x-ai-provider";
+    pub const MODEL: &str = "x-ai-model";
+    pub const REGION: &str = "x-ai-region";
+    pub const PLATFORM: &str = "x-ai-platform";
+    pub const ENDPOINT: &str = "x-ai-endpoint";
+    pub const PROVIDER_MODEL: &str = "x-ai-provider-model";
+    pub const DECISION_ID: &str = "x-decision-id";
+    pub const DENY_REASON: &str = "x-ai-deny-reason";
+    /// Envoy removes the request headers named here before forwarding.
+    pub const HEADERS_TO_REMOVE: &str = "x-envoy-auth-headers-to-remove";
+    /// nginx takes its cache lifetime from this header.
+    pub const ACCEL_EXPIRES: &str = "x-accel-expires";
+
+    /// The routing headers an allowed answer may set (the fallback chain
+    /// header, whose name is a setting, comes on top).
+    pub const ROUTING: [&str; 8] = [
+        MODE,
+        PROVIDER,
+        MODEL,
+        REGION,
+        PLATFORM,
+        ENDPOINT,
+        PROVIDER_MODEL,
+        DECISION_ID,
+    ];
+}
+
+/// The axum route of the paths below `/v1/authz`.
+pub const CATCH_ALL_ROUTE: &str = "/v1/authz/{*rest}";
+
+/// Reason code of a request whose headers are missing or invalid.
+pub const INVALID_REQUEST: &str = "invalid_request";
+
+/// Answers of the authoriser (for the OpenAPI document only).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum AuthzResponses<'a> {
+    /// Allowed. The route is in the headers `x-ai-mode`, `x-ai-provider`,
+    /// `x-ai-model`, `x-ai-region`, `x-decision-id`, the fallback chain
+    /// header (`x-ai-fallback-chain` unless configured otherwise), and,
+    /// when the route has them, `x-ai-platform`, `x-ai-endpoint` and
+    /// `x-ai-provider-model`; `x-envoy-auth-headers-to-remove` names the
+    /// routing headers not set, so a client cannot set them itself.
+    #[response(status = 200)]
+    Allowed(#[to_schema] RouteDecisionBody<'a>),
+    /// Denied, with the stable reason code in `x-ai-deny-reason`
+    /// (`unknown_tenant` for a tenant id that names no profile) and
+    /// `x-decision-id`.
+    #[response(status = 403)]
+    Denied(#[to_schema] RouteDecisionBody<'a>),
+    /// Missing or invalid headers (403 instead when `authz.invalid_status`
+    /// is 403, for nginx).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(ProblemBody),
+}
+
+/// Authorise a gateway request (the path below `/v1/authz` is ignored).
+///
+/// Reads the tenant from `x-tenant-id`, `x-tenant-region`,
+/// `x-tenant-residency`, `x-tenant-mode`, `x-tenant-cluster`,
+/// `x-tenant-allowed-providers`, `x-tenant-denied-providers`,
+/// `x-tenant-compliance` and `x-tenant-add-ons` (lists are comma-separated), and the feature from
+/// `x-ai-feature`. A tenant id that names a catalog profile starts from the
+/// profile, which headers may only tighten; an id that names none is refused
+/// (`unknown_tenant`) unless a region is sent too.
+#[utoipa::path(method(get, post, put, delete, patch, head, options), path = "/v1/authz", tag = "gateways",
+    params(
+        ("x-tenant-id" = Option<String>, Header, description = "Tenant id; a catalog profile when it names one"),
+        ("x-tenant-region" = Option<String>, Header, description = "Provisioned region; required unless `x-tenant-id` names a profile"),
+        ("x-tenant-residency" = Option<String>, Header, description = "`none`, `preferred`, `strict` or `trust_boundary`"),
+        ("x-tenant-mode" = Option<String>, Header, description = "The tenant's selected mode"),
+        ("x-tenant-cluster" = Option<String>, Header, description = "`global` or `local`"),
+        ("x-tenant-allowed-providers" = Option<String>, Header, description = "Comma-separated provider ids"),
+        ("x-tenant-denied-providers" = Option<String>, Header, description = "Comma-separated provider ids"),
+        ("x-tenant-compliance" = Option<String>, Header, description = "Comma-separated compliance regime ids"),
+        ("x-tenant-add-ons" = Option<String>, Header, description = "Comma-separated add-on ids"),
+        ("x-ai-feature" = String, Header, description = "The feature the request is for"),
+    ),
+    responses(AuthzResponses))]
+pub async fn authorise(
+    State(state): State<AppState>,
+    context: DecisionContext,
+    headers: HeaderMap,
+) -> Response {
+    answer(&state, &context, &headers)
+}
+
+/// Authorise a gateway request; the path after `/v1/authz/` (Envoy's
+/// original path) is ignored.
+#[utoipa::path(method(get, post, put, delete, patch, head, options), path = "/v1/authz/{*rest}", tag = "gateways",
+    params(
+        ("rest" = String, Path, description = "The original request path, ignored"),
+        ("x-tenant-id" = Option<String>, Header, description = "Tenant id; a catalog profile when it names one"),
+        ("x-tenant-region" = Option<String>, Header, description = "Provisioned region; required unless `x-tenant-id` names a profile"),
+        ("x-tenant-residency" = Option<String>, Header, description = "`none`, `preferred`, `strict` or `trust_boundary`"),
+        ("x-tenant-mode" = Option<String>, Header, description = "The tenant's selected mode"),
+        ("x-tenant-cluster" = Option<String>, Header, description = "`global` or `local`"),
+        ("x-tenant-allowed-providers" = Option<String>, Header, description = "Comma-separated provider ids"),
+        ("x-tenant-denied-providers" = Option<String>, Header, description = "Comma-separated provider ids"),
+        ("x-tenant-compliance" = Option<String>, Header, description = "Comma-separated compliance regime ids"),
+        ("x-tenant-add-ons" = Option<String>, Header, description = "Comma-separated add-on ids"),
+        ("x-ai-feature" = String, Header, description = "The feature the request is for"),
+    ),
+    responses(AuthzResponses))]
+pub async fn authorise_path(
+    State(state): State<AppState>,
+    context: DecisionContext,
+    headers: HeaderMap,
+) -> Response {
+    answer(&state, &context, &headers)
+}
+
+/// The tenant and feature read from headers, normalised (also the input of
+/// the entity tag).
+#[derive(Serialize)]
+struct HeaderRequest {
+    tenant: RawTenant,
+    feature: String,
+}
+
+fn answer(state: &AppState, context: &DecisionContext, headers: &HeaderMap) -> Response {
+    let settings = &state.settings().authz;
+    let request = match read_headers(headers, settings.max_header_bytes) {
+        Ok(request) => request,
+        Err(errors) => return invalid(state, errors),
+    };
+    let loaded = state.catalog();
+    let catalog = &loaded.catalog;
+    let answer = match decide_for_gateway(
+        catalog,
+        &request.tenant,
+        &request.feature,
+        settings.require_known_tenant,
+        ("/headers", &format!("/headers/{}", request::FEATURE)),
+    ) {
+        Ok(answer) => answer,
+        Err(errors) => return invalid(state, header_pointers(errors)),
+    };
+    let body = answer.body(catalog, state.next_decision_id());
+    if let GatewayAnswer::Decided(decision) = &answer {
+        record_decision(
+            state,
+            context,
+            Endpoint::Authz,
+            catalog,
+            decision,
+            &body.decision_id,
+        );
+    }
+    let mut out = HeaderMap::new();
+    let mut put = |name: &str, value: &str| {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            out.insert(name, value);
+        }
+    };
+    put(response::DECISION_ID, &body.decision_id);
+    let ttl = catalog.ttl_seconds.to_string();
+    put(response::ACCEL_EXPIRES, &ttl);
+    put(header::ETAG.as_str(), &etag(catalog, &request));
+    let status = match (answer.deny_reason(), &body.route) {
+        (None, Some(route)) => {
+            let mut set = vec![response::DECISION_ID];
+            let mut routed = |name: &'static str, value: Option<&str>| {
+                if let Some(value) = value {
+                    put(name, value);
+                    set.push(name);
+                }
+            };
+            routed(response::MODE, body.mode);
+            routed(response::PROVIDER, Some(route.provider));
+            routed(response::MODEL, Some(route.model));
+            routed(response::REGION, Some(route.processing_region));
+            routed(response::PLATFORM, route.platform);
+            routed(response::ENDPOINT, route.endpoint);
+            routed(response::PROVIDER_MODEL, route.provider_model);
+            let chain: Vec<&str> = body.fallbacks.iter().map(|r| r.provider).collect();
+            put(&settings.fallback_header, &chain.join(","));
+            let unset: Vec<&str> = response::ROUTING
+                .iter()
+                .copied()
+                .filter(|name| !set.contains(name))
+                .collect();
+            if !unset.is_empty() {
+                put(response::HEADERS_TO_REMOVE, &unset.join(","));
+            }
+            StatusCode::OK
+        }
+        (reason, _) => {
+            put(response::DENY_REASON, reason.unwrap_or("no_route"));
+            StatusCode::FORBIDDEN
+        }
+    };
+    let (name, value) = cache_for(catalog.ttl_seconds);
+    out.insert(name, value);
+    (status, out, Json(body)).into_response()
+}
+
+/// A problem for bad headers, with the configured status (nginx turns a
+/// 400 from its auth subrequest into a 500, so it may be set to 403).
+fn invalid(state: &AppState, errors: Vec<FieldError>) -> Response {
+    let mut problem = Problem::invalid(errors);
+    if state.settings().authz.invalid_status == 403 {
+        problem.status = StatusCode::FORBIDDEN;
+    }
+    let mut response = problem.into_response();
+    response.headers_mut().insert(
+        HeaderName::from_static(response::DENY_REASON),
+        HeaderValue::from_static(INVALID_REQUEST),
+    );
+    response
+}
+
+/// Engine pointers (`/headers/region`) renamed to the header they came from.
+fn header_pointers(errors: Vec<FieldError>) -> Vec<FieldError> {
+    let rename = |field: &str| match field {
+        "id" => request::TENANT_ID,
+        "region" => request::TENANT_REGION,
+        "residency" => request::TENANT_RESIDENCY,
+        "selected_mode" => request::TENANT_MODE,
+        "data_cluster" => request::TENANT_CLUSTER,
+        "allowed_providers" => request::TENANT_ALLOWED_PROVIDERS,
+        "denied_providers" => request::TENANT_DENIED_PROVIDERS,
+        "compliance" => request::TENANT_COMPLIANCE,
+        "add_ons" => request::TENANT_ADD_ONS,
+        _ => "",
+    };
+    errors
+        .into_iter()
+        .map(|mut e| {
+            if let Some(rest) = e.pointer.strip_prefix("/headers/") {
+                let mut parts = rest.splitn(2, '/');
+                let field = parts.next().unwrap_or("");
+                let name = rename(field);
+                if !name.is_empty() {
+                    // A list entry keeps its index: `/headers/x-tenant-compliance/1`.
+                    e.pointer = match parts.next() {
+                        Some(index) => format!("/headers/{name}/{index}"),
+                        None => format!("/headers/{name}"),
+                    };
+                }
+            }
+            e
+        })
+        .collect()
+}
+
+/// Reads and shape-checks the headers: each at most once, valid UTF-8,
+/// not empty, not over `max_bytes`.
+fn read_headers(headers: &HeaderMap, max_bytes: usize) -> Result<HeaderRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut get = |name: &'static str| -> Option<String> {
+        let pointer = format!("/headers/{name}");
+        let mut values = headers.get_all(name).iter();
+        let value = values.next()?;
+        if values.next().is_some() {
+            errors.push(FieldError::new(pointer, "send this header once"));
+            return None;
+        }
+        if value.len() > max_bytes {
+            errors.push(FieldError::new(
+                pointer,
+                format!("longer than {max_bytes} bytes"),
+            ));
+            return None;
+        }
+        match std::str::from_utf8(value.as_bytes()) {
+            Err(_) => {
+                errors.push(FieldError::new(pointer, "not valid UTF-8"));
+                None
+            }
+            Ok(text) if text.trim().is_empty() => {
+                errors.push(FieldError::new(pointer, "must not be empty"));
+                None
+            }
+            Ok(text) => Some(text.trim().to_owned()),
+        }
+    };
+    let id = get(request::TENANT_ID);
+    let region = get(request::TENANT_REGION);
+    let residency = get(request::TENANT_RESIDENCY);
+    let selected_mode = get(request::TENANT_MODE);
+    let data_cluster = get(request::TENANT_CLUSTER);
+    let allowed = get(request::TENANT_ALLOWED_PROVIDERS);
+    let denied = get(request::TENANT_DENIED_PROVIDERS);
+    let compliance = get(request::TENANT_COMPLIANCE);
+    let add_ons = get(request::TENANT_ADD_ONS);
+    let feature = get(request::FEATURE);
+    let residency = residency.and_then(|value| {
+        let found = Residency::ALL.into_iter().find(|r| r.as_str() == value);
+        if found.is_none() {
+            errors.push(FieldError::new(
+                format!("/headers/{}", request::TENANT_RESIDENCY),
+                format!(
+                    "unknown residency `{value}`; valid: {}",
+                    list_ids(Residency::ALL.iter().map(|r| r.as_str()))
+                ),
+            ));
+        }
+        found
+    });
+    let mut list = |name: &'static str, value: Option<String>| {
+        let value = value?;
+        let items: Vec<String> = value.split(',').map(|s| s.trim().to_owned()).collect();
+        if items.iter().any(String::is_empty) {
+            errors.push(FieldError::new(
+                format!("/headers/{name}"),
+                "a comma-separated list of ids, without empty entries",
+            ));
+            return None;
+        }
+        Some(items)
+    };
+    let allowed_providers = list(request::TENANT_ALLOWED_PROVIDERS, allowed);
+    let denied_providers = list(request::TENANT_DENIED_PROVIDERS, denied);
+    let compliance = list(request::TENANT_COMPLIANCE, compliance);
+    let add_ons = list(request::TENANT_ADD_ONS, add_ons);
+    if !headers.contains_key(request::FEATURE) {
+        errors.push(FieldError::new(
+            format!("/headers/{}", request::FEATURE),
+            "the feature header is required",
+        ));
+    }
+    if !headers.contains_key(request::TENANT_ID) && !headers.contains_key(request::TENANT_REGION) {
+        errors.push(FieldError::new(
+            format!("/headers/{}", request::TENANT_ID),
+            format!(
+                "send `{}` naming a tenant profile, or `{}`",
+                request::TENANT_ID,
+                request::TENANT_REGION
+            ),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(HeaderRequest {
+        tenant: RawTenant {
+            id,
+            region,
+            data_cluster,
+            residency,
+            selected_mode,
+            allowed_providers,
+            denied_providers,
+            compliance,
+            add_ons,
+            ..RawTenant::default()
+        },
+        feature: feature.unwrap_or_default(),
+    })
+}

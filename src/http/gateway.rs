@@ -1,0 +1,151 @@
+//! What the gateway-facing endpoints (`/v1/authz/...` and AuthZEN) share:
+//! a tenant resolved with the unknown-tenant rule, one feature decided
+//! exactly as `POST /v1/route` decides it, the stable deny reason, and the
+//! cache validator of an answer.
+//!
+//! Holds no rule of the decision itself: tenants and features are resolved
+//! and decided by the engine.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::catalog::format::RawTenant;
+use crate::catalog::{Catalog, FieldError};
+use crate::engine::{Decision, DecisionRequest, Reason, decide, resolve_feature, resolve_tenant};
+use crate::wire::{ReasonBody, RouteDecisionBody};
+
+/// Reason code of a refusal because the tenant id names no catalog profile.
+pub const UNKNOWN_TENANT: &str = "unknown_tenant";
+
+/// A gateway's question, answered.
+pub enum GatewayAnswer<'c> {
+    /// The engine decided (allow or deny).
+    Decided(Box<Decision<'c>>),
+    /// The tenant id names no profile and the request may not stand alone.
+    UnknownTenant { id: String, feature: &'c str },
+}
+
+/// Resolves the tenant and the feature, then decides.
+///
+/// A tenant id that names no profile is refused (never decided from
+/// defaults) when the request carries no region, or whenever
+/// `require_known_tenant` is set; with a region it is decided as an ad-hoc
+/// tenant, as `POST /v1/decisions` does.
+///
+/// # Errors
+/// One [`FieldError`] per bad field, with pointers below `tenant_pointer`
+/// and at `feature_pointer`.
+pub fn decide_for_gateway<'c>(
+    catalog: &'c Catalog,
+    raw: &RawTenant,
+    feature: &str,
+    require_known_tenant: bool,
+    (tenant_pointer, feature_pointer): (&str, &str),
+) -> Result<GatewayAnswer<'c>, Vec<FieldError>> {
+    let feature = resolve_feature(catalog, feature, feature_pointer);
+    if let Some(id) = raw.id.as_deref()
+        && catalog.tenant_profile(id).is_none()
+        && (raw.region.is_none() || require_known_tenant)
+    {
+        // Still report a bad feature or a malformed field first: a typo is
+        // a client error, not a refusal.
+        let fields = catalog.resolve_tenant_fields(raw, tenant_pointer);
+        return match (fields, feature) {
+            (Ok(_), Ok(f)) => Ok(GatewayAnswer::UnknownTenant {
+                id: id.to_owned(),
+                feature: &catalog.feature(f).id,
+            }),
+            (Err(mut errors), Err(e)) => {
+                errors.push(e);
+                Err(errors)
+            }
+            (Err(errors), Ok(_)) => Err(errors),
+            (Ok(_), Err(e)) => Err(vec![e]),
+        };
+    }
+    let tenant = resolve_tenant(catalog, raw, tenant_pointer);
+    let (tenant, feature) = match (tenant, feature) {
+        (Ok(t), Ok(f)) => (t, f),
+        (Err(mut errors), Err(e)) => {
+            errors.push(e);
+            return Err(errors);
+        }
+        (Err(errors), Ok(_)) => return Err(errors),
+        (Ok(_), Err(e)) => return Err(vec![e]),
+    };
+    let request = DecisionRequest {
+        tenant: tenant.tenant,
+        profile_applied: tenant.profile_applied,
+        ignored: tenant.ignored,
+        features: vec![feature],
+        explain: false,
+    };
+    Ok(GatewayAnswer::Decided(Box::new(decide(catalog, &request))))
+}
+
+impl<'c> GatewayAnswer<'c> {
+    /// The answer as `POST /v1/route` shapes it.
+    pub fn body(&self, catalog: &'c Catalog, decision_id: String) -> RouteDecisionBody<'c> {
+        match self {
+            GatewayAnswer::Decided(decision) => {
+                RouteDecisionBody::new(catalog, decision, decision_id)
+            }
+            GatewayAnswer::UnknownTenant { id, feature } => RouteDecisionBody {
+                decision_id,
+                catalog_version: &catalog.version,
+                allow: false,
+                mode: None,
+                feature,
+                route: None,
+                fallbacks: Vec::new(),
+                reasons: vec![ReasonBody {
+                    code: UNKNOWN_TENANT,
+                    message: format!(
+                        "tenant `{id}` is not a tenant profile of catalog `{}`",
+                        catalog.version
+                    ),
+                }],
+                ttl_seconds: catalog.ttl_seconds,
+            },
+        }
+    }
+
+    /// The stable reason code of a deny: the feature's refusal, or, when no
+    /// mode was decided, why not. `None` when allowed.
+    pub fn deny_reason(&self) -> Option<&'static str> {
+        let decision = match self {
+            GatewayAnswer::UnknownTenant { .. } => return Some(UNKNOWN_TENANT),
+            GatewayAnswer::Decided(decision) => decision,
+        };
+        let feature = decision.features.first()?;
+        match feature.refusal {
+            None => feature.route().is_none().then_some("no_route"),
+            Some(Reason::NoModeForFeature { .. }) => Some(
+                decision
+                    .reasons
+                    .iter()
+                    .find(|r| {
+                        matches!(
+                            r,
+                            Reason::SelectedModeNotEligible { .. } | Reason::NoEligibleMode
+                        )
+                    })
+                    .map_or("no_mode", Reason::code),
+            ),
+            Some(reason) => Some(reason.code()),
+        }
+    }
+}
+
+/// A weak entity tag for an answer: the catalog (version and digest) and
+/// the normalised request. Equal tags mean the same decision, though the
+/// decision ids of the two answers differ.
+pub fn etag(catalog: &Catalog, normalised: &impl Serialize) -> String {
+    let mut hash = Sha256::new();
+    hash.update(catalog.digest.as_bytes());
+    hash.update([0]);
+    hash.update(serde_json::to_vec(normalised).unwrap_or_default());
+    let digest = hash.finalize();
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("W/\"{}-{hex}\"", catalog.version)
+}
