@@ -132,7 +132,9 @@ fn run(command: Command) -> u8 {
         Command::Decide { request, catalog } => decide_once(request.as_deref(), catalog.as_deref()),
         Command::Diff { old, new, format } => diff(&old, &new, format),
         Command::Openapi => {
-            print!("{}", crate::http::openapi_json());
+            if !write_stdout("openapi", &crate::http::openapi_json()) {
+                return exit::SOFTWARE;
+            }
             exit::OK
         }
         Command::Healthcheck { url } => healthcheck(&url),
@@ -314,7 +316,11 @@ fn decide_once(request: Option<&Path>, catalog: Option<&Path>) -> u8 {
         request.explain,
     );
     match serde_json::to_string_pretty(&body) {
-        Ok(json) => println!("{json}"),
+        Ok(json) => {
+            if !write_stdout("decide", &(json + "\n")) {
+                return exit::SOFTWARE;
+            }
+        }
         Err(e) => {
             eprintln!("aipdp decide: {e}");
             return exit::SOFTWARE;
@@ -348,18 +354,26 @@ fn diff(old: &Path, new: &Path, format: DiffFormat) -> u8 {
             }
         },
     };
-    // A long report is often piped into `head`: a closed pipe is not a failure.
-    let written = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
-    if let Err(e) = written
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        eprintln!("aipdp diff: {e}");
+    if !write_stdout("diff", &text) {
         return exit::SOFTWARE;
     }
     if diff.changes_decisions() {
         exit::DECISIONS_CHANGE
     } else {
         exit::OK
+    }
+}
+
+/// Writes to standard output. Output is often piped into `head`, so a
+/// closed pipe is not a failure; any other write error is reported.
+fn write_stdout(command: &str, text: &str) -> bool {
+    let written = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("aipdp {command}: {e}");
+            false
+        }
+        _ => true,
     }
 }
 

@@ -1,5 +1,6 @@
-//! `GET /admin/status` and `POST /admin/reload`: which catalog is in force
-//! and how the last reload went; reload on demand.
+//! `GET /admin/status`, `POST /admin/reload` and `POST /admin/catalog/diff`:
+//! which catalog is in force and how the last reload went; reload on
+//! demand; what an uploaded catalog would change.
 //!
 //! Both need an admin token; with none configured the guard answers 404 for
 //! every `/admin/...` path (see [`super::guard`]).
@@ -7,16 +8,17 @@
 use std::time::SystemTime;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::error::Problem;
+use super::error::{Problem, typed_body};
 use super::reload::{ReloadError, ReloadOutcome, Trigger};
 use crate::catalog::format::RawChange;
+use crate::diff::{CatalogDiff, diff_upload};
 use crate::wire::ProblemBody;
 
 /// The catalog in force.
@@ -155,6 +157,63 @@ pub async fn reload(State(state): State<AppState>) -> Result<Json<ReloadBody>, P
             ),
         )),
     }
+}
+
+/// Compare an uploaded catalog with the one in force.
+///
+/// The body is a whole catalog as TOML. The answer lists what changed (in a
+/// stable order) and its impact on decisions: every tenant profile and every
+/// region, cluster and residency combination whose decision would change,
+/// old and new side by side. Nothing is put in force.
+#[utoipa::path(post, path = "/admin/catalog/diff", tag = "admin",
+    security(("admin_token" = [])),
+    request_body(content = String, content_type = "application/toml", description = "The candidate catalog, as TOML"),
+    responses(
+        (status = 200, description = "The changes and their impact", body = CatalogDiff),
+        (status = 400, description = "The body is not UTF-8 text", content_type = "application/problem+json", body = ProblemBody),
+        (status = 401, description = "No admin token", content_type = "application/problem+json", body = ProblemBody),
+        (status = 403, description = "Not an admin token", content_type = "application/problem+json", body = ProblemBody),
+        (status = 404, description = "No admin token is configured: admin endpoints are off", content_type = "application/problem+json", body = ProblemBody),
+        (status = 413, description = "The body is over the size limit", content_type = "application/problem+json", body = ProblemBody),
+        (status = 415, description = "The body is not declared as TOML or plain text", content_type = "application/problem+json", body = ProblemBody),
+        (status = 422, description = "The uploaded catalog is not valid; the problem names the entry", content_type = "application/problem+json", body = ProblemBody),
+    ))]
+pub async fn catalog_diff(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Json<CatalogDiff>, Problem> {
+    let bytes = typed_body(request, &state, "application/toml", |essence| {
+        matches!(essence, "application/toml" | "text/toml" | "text/plain")
+    })
+    .await?;
+    let text = String::from_utf8(bytes.to_vec()).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "unreadable-body",
+            "Unreadable body",
+            format!("the catalog is not UTF-8 text: {e}"),
+        )
+    })?;
+    let in_force = state.catalog();
+    // Compiling and deciding hundreds of scenarios twice is CPU work.
+    let result = tokio::task::spawn_blocking(move || diff_upload(&in_force.catalog, &text))
+        .await
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                format!("diff task failed: {e}"),
+            )
+        })?;
+    result.map(Json).map_err(|error| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-catalog",
+            "Invalid catalog",
+            format!("the uploaded catalog is not valid: {error}"),
+        )
+    })
 }
 
 /// `2026-11-23T04:05:06.789Z` for a point in time (UTC, milliseconds).

@@ -163,6 +163,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
 /// 415 without a JSON content type, 413 over the body limit, 400 when the
 /// body cannot be read.
 pub async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Problem> {
+    typed_body(req, state, "application/json", |essence| {
+        essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"))
+    })
+    .await
+}
+
+/// Reads a request body after checking its declared media type with
+/// `accepts` (given the lower-case type without parameters); `want` names
+/// the expected type in the 415 answer.
+///
+/// # Errors
+/// 415 for another media type, 413 over the body limit, 400 when the body
+/// cannot be read.
+pub async fn typed_body<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    want: &str,
+    accepts: impl Fn(&str) -> bool,
+) -> Result<Bytes, Problem> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -174,15 +194,13 @@ pub async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes,
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    if !(essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json")))
-    {
+    if !accepts(&essence) {
         return Err(Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported-media-type",
             "Unsupported media type",
             format!(
-                "send the body as `application/json`, not `{}`",
+                "send the body as `{want}`, not `{}`",
                 if content_type.is_empty() {
                     "(no content type)"
                 } else {

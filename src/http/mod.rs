@@ -155,7 +155,7 @@ impl AppState {
         (name = "authzen", description = "The OpenID AuthZEN Authorization API 1.0"),
         (name = "catalog", description = "The catalog in force"),
         (name = "operations", description = "Health, readiness, metrics and the API description"),
-        (name = "admin", description = "Catalog status and reload; needs an admin token"),
+        (name = "admin", description = "Catalog status, reload and diff; needs an admin token"),
     ),
     modifiers(&BearerTokens)
 )]
@@ -186,6 +186,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(metrics::metrics))
         .routes(routes!(admin::status))
         .routes(routes!(admin::reload))
+        .routes(routes!(admin::catalog_diff))
 }
 
 /// The OpenAPI document, as served at `/openapi.json` and printed by

@@ -8,7 +8,7 @@ use predicates::prelude::*;
 use serde_json::{Value, json};
 
 use crate::catalog_edits::{ZM_PLUS_REGIONS, edited};
-use crate::helpers::{codes, ids, spawn_app};
+use crate::helpers::{codes, ids, settings, spawn_app, spawn_with};
 
 fn rollout() -> String {
     edited(ZM_PLUS_REGIONS, "regions = [\"US\", \"EU\", \"SG\"]")
@@ -487,4 +487,89 @@ async fn the_explorer_is_served_from_the_binary_and_stays_on_its_origin() {
         }
     }
     assert_eq!(app.get("/ui/missing.js").await.0, 404);
+}
+
+#[tokio::test]
+async fn admin_catalog_diff_compares_an_upload_with_the_catalog_in_force() {
+    let token = "diff-admin-token";
+    let app = spawn_with(
+        settings(&[("AIPDP_AUTH__ADMIN_TOKENS", token)]),
+        aipdp::catalog::BUILTIN_SOURCE,
+    )
+    .await;
+    let post = |body: String, content_type: &'static str, bearer: Option<&'static str>| {
+        let mut request = app
+            .client
+            .post(app.url("/admin/catalog/diff"))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(t) = bearer {
+            request = request.bearer_auth(t);
+        }
+        request.send()
+    };
+
+    let response = post(rollout(), "application/toml", Some(token))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let diff: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(diff["changes"].as_array().unwrap().len(), 1);
+    assert_eq!(diff["changes"][0]["kind"], "mode_region_added");
+    assert_eq!(diff["changes"][0]["entry"], "modes[zm_plus]");
+    let changed = diff["impact"]["changed"].as_array().unwrap();
+    assert_eq!(changed.len(), 25);
+    assert!(
+        changed
+            .iter()
+            .all(|c| c["scenario"].to_string().contains("SG"))
+    );
+
+    let same = post(
+        aipdp::catalog::BUILTIN_SOURCE.to_owned(),
+        "text/plain",
+        Some(token),
+    )
+    .await
+    .unwrap();
+    let same: serde_json::Value = same.json().await.unwrap();
+    assert!(same["changes"].as_array().unwrap().is_empty());
+    assert!(same["impact"]["changed"].as_array().unwrap().is_empty());
+
+    let broken = crate::catalog_edits::edited(
+        "default_mode = \"zm_plus\"   # EU accounts",
+        "default_mode = \"turbo\" #",
+    );
+    let response = post(broken, "application/toml", Some(token)).await.unwrap();
+    assert_eq!(response.status(), 422);
+    let problem: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("regions[EU]"),
+        "{problem}"
+    );
+
+    let response = post(rollout(), "application/json", Some(token))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    let response = post(rollout(), "application/toml", None).await.unwrap();
+    assert_eq!(response.status(), 401);
+    let response = post(rollout(), "application/toml", Some("wrong"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn admin_catalog_diff_is_off_without_an_admin_token() {
+    let app = crate::helpers::spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/admin/catalog/diff"))
+        .header("content-type", "application/toml")
+        .body(rollout())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
 }
