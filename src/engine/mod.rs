@@ -14,7 +14,7 @@ mod whatif;
 pub use reason::Reason;
 pub use request::{
     DecisionRequest, MAX_FEATURES, ResolvedTenant, resolve_feature, resolve_features,
-    resolve_request, resolve_tenant,
+    resolve_request, resolve_route_request, resolve_tenant,
 };
 pub use whatif::{
     CurrentMode, ModeChange, Reroute, WhatIf, compare_decisions, current_mode, decide_under,

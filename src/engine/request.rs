@@ -54,6 +54,37 @@ pub fn resolve_request(
     }
 }
 
+/// Checks a one-feature request (a gateway's question): the tenant and the
+/// feature, each error with its pointer.
+///
+/// # Errors
+/// One [`FieldError`] per bad field, below `tenant_pointer` or at
+/// `feature_pointer`.
+pub fn resolve_route_request(
+    catalog: &Catalog,
+    tenant: &RawTenant,
+    feature: &str,
+    (tenant_pointer, feature_pointer): (&str, &str),
+) -> Result<DecisionRequest, Vec<FieldError>> {
+    let tenant = resolve_tenant(catalog, tenant, tenant_pointer);
+    let feature = resolve_feature(catalog, feature, feature_pointer);
+    match (tenant, feature) {
+        (Ok(t), Ok(feature)) => Ok(DecisionRequest {
+            tenant: t.tenant,
+            profile_applied: t.profile_applied,
+            ignored: t.ignored,
+            features: vec![feature],
+            explain: false,
+        }),
+        (Err(mut errors), Err(e)) => {
+            errors.push(e);
+            Err(errors)
+        }
+        (Err(errors), Ok(_)) => Err(errors),
+        (Ok(_), Err(e)) => Err(vec![e]),
+    }
+}
+
 /// Checks a feature list: at least one, each known, none twice.
 ///
 /// # Errors

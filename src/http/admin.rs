@@ -21,6 +21,22 @@ use crate::catalog::format::RawChange;
 use crate::diff::{CatalogDiff, diff_upload};
 use crate::wire::ProblemBody;
 
+/// The refusals every admin endpoint can answer with (for the OpenAPI
+/// document; the guard in [`super::guard`] sends them).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum AdminProblems {
+    /// No admin token.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Missing(ProblemBody),
+    /// Not an admin token.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Refused(ProblemBody),
+    /// No admin token is configured: admin endpoints are off.
+    #[response(status = 404, content_type = "application/problem+json")]
+    Off(ProblemBody),
+}
+
 /// The catalog in force.
 #[derive(Serialize, ToSchema)]
 pub struct CatalogStatus<'a> {
@@ -64,9 +80,7 @@ pub struct StatusBody<'a> {
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The catalog in force and the last reload attempt", body = StatusBody),
-        (status = 401, description = "No admin token", content_type = "application/problem+json", body = ProblemBody),
-        (status = 403, description = "Not an admin token", content_type = "application/problem+json", body = ProblemBody),
-        (status = 404, description = "No admin token is configured: admin endpoints are off", content_type = "application/problem+json", body = ProblemBody),
+        AdminProblems,
     ))]
 pub async fn status(State(state): State<AppState>) -> Response {
     let loaded = state.catalog();
@@ -112,9 +126,7 @@ pub struct ReloadBody {
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The file was valid: its catalog is in force", body = ReloadBody),
-        (status = 401, description = "No admin token", content_type = "application/problem+json", body = ProblemBody),
-        (status = 403, description = "Not an admin token", content_type = "application/problem+json", body = ProblemBody),
-        (status = 404, description = "No admin token is configured: admin endpoints are off", content_type = "application/problem+json", body = ProblemBody),
+        AdminProblems,
         (status = 409, description = "Serving the built-in catalog: there is no file to reload", content_type = "application/problem+json", body = ProblemBody),
         (status = 422, description = "The file is not a valid catalog; the last good catalog keeps serving", content_type = "application/problem+json", body = ProblemBody),
     ))]
@@ -171,9 +183,7 @@ pub async fn reload(State(state): State<AppState>) -> Result<Json<ReloadBody>, P
     responses(
         (status = 200, description = "The changes and their impact", body = CatalogDiff),
         (status = 400, description = "The body is not UTF-8 text", content_type = "application/problem+json", body = ProblemBody),
-        (status = 401, description = "No admin token", content_type = "application/problem+json", body = ProblemBody),
-        (status = 403, description = "Not an admin token", content_type = "application/problem+json", body = ProblemBody),
-        (status = 404, description = "No admin token is configured: admin endpoints are off", content_type = "application/problem+json", body = ProblemBody),
+        AdminProblems,
         (status = 413, description = "The body is over the size limit", content_type = "application/problem+json", body = ProblemBody),
         (status = 415, description = "The body is not declared as TOML or plain text", content_type = "application/problem+json", body = ProblemBody),
         (status = 422, description = "The uploaded catalog is not valid; the problem names the entry", content_type = "application/problem+json", body = ProblemBody),

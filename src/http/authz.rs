@@ -118,20 +118,13 @@ pub enum AuthzResponses<'a> {
 /// `x-ai-feature`. A tenant id that names a catalog profile starts from the
 /// profile, which headers may only tighten; an id that names none is refused
 /// (`unknown_tenant`) unless a region is sent too.
-#[utoipa::path(method(get, post, put, delete, patch, head, options), path = "/v1/authz", tag = "gateways",
-    params(
-        ("x-tenant-id" = Option<String>, Header, description = "Tenant id; a catalog profile when it names one"),
-        ("x-tenant-region" = Option<String>, Header, description = "Provisioned region; required unless `x-tenant-id` names a profile"),
-        ("x-tenant-residency" = Option<String>, Header, description = "`none`, `preferred`, `strict` or `trust_boundary`"),
-        ("x-tenant-mode" = Option<String>, Header, description = "The tenant's selected mode"),
-        ("x-tenant-cluster" = Option<String>, Header, description = "`global` or `local`"),
-        ("x-tenant-allowed-providers" = Option<String>, Header, description = "Comma-separated provider ids"),
-        ("x-tenant-denied-providers" = Option<String>, Header, description = "Comma-separated provider ids"),
-        ("x-tenant-compliance" = Option<String>, Header, description = "Comma-separated compliance regime ids"),
-        ("x-tenant-add-ons" = Option<String>, Header, description = "Comma-separated add-on ids"),
-        ("x-ai-feature" = String, Header, description = "The feature the request is for"),
-    ),
-    responses(AuthzResponses))]
+#[utoipa::path(
+    method(get, post, put, delete, patch, head, options),
+    path = "/v1/authz",
+    tag = "gateways",
+    params(AuthzHeaders,),
+    responses(AuthzResponses)
+)]
 pub async fn authorise(
     State(state): State<AppState>,
     context: DecisionContext,
@@ -145,16 +138,7 @@ pub async fn authorise(
 #[utoipa::path(method(get, post, put, delete, patch, head, options), path = "/v1/authz/{*rest}", tag = "gateways",
     params(
         ("rest" = String, Path, description = "The original request path, ignored"),
-        ("x-tenant-id" = Option<String>, Header, description = "Tenant id; a catalog profile when it names one"),
-        ("x-tenant-region" = Option<String>, Header, description = "Provisioned region; required unless `x-tenant-id` names a profile"),
-        ("x-tenant-residency" = Option<String>, Header, description = "`none`, `preferred`, `strict` or `trust_boundary`"),
-        ("x-tenant-mode" = Option<String>, Header, description = "The tenant's selected mode"),
-        ("x-tenant-cluster" = Option<String>, Header, description = "`global` or `local`"),
-        ("x-tenant-allowed-providers" = Option<String>, Header, description = "Comma-separated provider ids"),
-        ("x-tenant-denied-providers" = Option<String>, Header, description = "Comma-separated provider ids"),
-        ("x-tenant-compliance" = Option<String>, Header, description = "Comma-separated compliance regime ids"),
-        ("x-tenant-add-ons" = Option<String>, Header, description = "Comma-separated add-on ids"),
-        ("x-ai-feature" = String, Header, description = "The feature the request is for"),
+        AuthzHeaders,
     ),
     responses(AuthzResponses))]
 pub async fn authorise_path(
@@ -163,6 +147,34 @@ pub async fn authorise_path(
     headers: HeaderMap,
 ) -> Response {
     answer(&state, &context, &headers)
+}
+
+/// The headers a gateway sends, for the OpenAPI document (they are read by
+/// `read_headers`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header, rename_all = "kebab-case")]
+#[allow(dead_code)]
+struct AuthzHeaders {
+    /// Tenant id; a catalog profile when it names one.
+    x_tenant_id: Option<String>,
+    /// Provisioned region; required unless `x-tenant-id` names a profile.
+    x_tenant_region: Option<String>,
+    /// `none`, `preferred`, `strict` or `trust_boundary`.
+    x_tenant_residency: Option<String>,
+    /// The tenant's selected mode.
+    x_tenant_mode: Option<String>,
+    /// `global` or `local`.
+    x_tenant_cluster: Option<String>,
+    /// Comma-separated provider ids.
+    x_tenant_allowed_providers: Option<String>,
+    /// Comma-separated provider ids.
+    x_tenant_denied_providers: Option<String>,
+    /// Comma-separated compliance regime ids.
+    x_tenant_compliance: Option<String>,
+    /// Comma-separated add-on ids.
+    x_tenant_add_ons: Option<String>,
+    /// The feature the request is for.
+    x_ai_feature: String,
 }
 
 /// The tenant and feature read from headers, normalised (also the input of

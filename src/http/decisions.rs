@@ -13,7 +13,7 @@ use super::error::{Problem, ValidJson, json_body, parse_json};
 use super::observe::{DecisionContext, Endpoint, record_decision};
 use crate::catalog::FieldError;
 use crate::catalog::format::{RawDecisionRequest, RawTenant};
-use crate::engine::{DecisionRequest, decide, resolve_feature, resolve_request, resolve_tenant};
+use crate::engine::{decide, resolve_request, resolve_route_request};
 use crate::wire::{DecisionBody, ProblemBody, RouteDecisionBody};
 
 /// Problems a JSON endpoint can answer with (for the OpenAPI document only).
@@ -212,24 +212,9 @@ pub async fn route(
 ) -> Result<Response, Problem> {
     let loaded = state.catalog();
     let catalog = &loaded.catalog;
-    let tenant = resolve_tenant(catalog, &raw.tenant, "/tenant");
-    let feature = resolve_feature(catalog, &raw.feature, "/feature");
-    let (tenant, feature) = match (tenant, feature) {
-        (Ok(t), Ok(f)) => (t, f),
-        (Err(mut errors), Err(e)) => {
-            errors.push(e);
-            return Err(Problem::invalid(errors));
-        }
-        (Err(errors), Ok(_)) => return Err(Problem::invalid(errors)),
-        (Ok(_), Err(e)) => return Err(Problem::invalid(vec![e])),
-    };
-    let request = DecisionRequest {
-        tenant: tenant.tenant,
-        profile_applied: tenant.profile_applied,
-        ignored: tenant.ignored,
-        features: vec![feature],
-        explain: false,
-    };
+    let request =
+        resolve_route_request(catalog, &raw.tenant, &raw.feature, ("/tenant", "/feature"))
+            .map_err(Problem::invalid)?;
     let decision = decide(catalog, &request);
     let decision_id = state.next_decision_id();
     record_decision(

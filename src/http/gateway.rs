@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::format::RawTenant;
 use crate::catalog::{Catalog, FieldError};
-use crate::engine::{Decision, DecisionRequest, Reason, decide, resolve_feature, resolve_tenant};
+use crate::engine::{Decision, Reason, decide, resolve_feature, resolve_route_request};
 use crate::wire::{ReasonBody, RouteDecisionBody};
 
 /// Reason code of a refusal because the tenant id names no catalog profile.
@@ -42,7 +42,6 @@ pub fn decide_for_gateway<'c>(
     require_known_tenant: bool,
     (tenant_pointer, feature_pointer): (&str, &str),
 ) -> Result<GatewayAnswer<'c>, Vec<FieldError>> {
-    let feature = resolve_feature(catalog, feature, feature_pointer);
     if let Some(id) = raw.id.as_deref()
         && catalog.tenant_profile(id).is_none()
         && (raw.region.is_none() || require_known_tenant)
@@ -50,7 +49,7 @@ pub fn decide_for_gateway<'c>(
         // Still report a bad feature or a malformed field first: a typo is
         // a client error, not a refusal.
         let fields = catalog.resolve_tenant_fields(raw, tenant_pointer);
-        return match (fields, feature) {
+        return match (fields, resolve_feature(catalog, feature, feature_pointer)) {
             (Ok(_), Ok(f)) => Ok(GatewayAnswer::UnknownTenant {
                 id: id.to_owned(),
                 feature: &catalog.feature(f).id,
@@ -63,23 +62,7 @@ pub fn decide_for_gateway<'c>(
             (Ok(_), Err(e)) => Err(vec![e]),
         };
     }
-    let tenant = resolve_tenant(catalog, raw, tenant_pointer);
-    let (tenant, feature) = match (tenant, feature) {
-        (Ok(t), Ok(f)) => (t, f),
-        (Err(mut errors), Err(e)) => {
-            errors.push(e);
-            return Err(errors);
-        }
-        (Err(errors), Ok(_)) => return Err(errors),
-        (Ok(_), Err(e)) => return Err(vec![e]),
-    };
-    let request = DecisionRequest {
-        tenant: tenant.tenant,
-        profile_applied: tenant.profile_applied,
-        ignored: tenant.ignored,
-        features: vec![feature],
-        explain: false,
-    };
+    let request = resolve_route_request(catalog, raw, feature, (tenant_pointer, feature_pointer))?;
     Ok(GatewayAnswer::Decided(Box::new(decide(catalog, &request))))
 }
 
