@@ -9,5 +9,7 @@ mod api;
 mod catalog_edits;
 mod cli;
 mod helpers;
+mod hostile;
 mod openapi;
+mod properties;
 mod scenarios;
