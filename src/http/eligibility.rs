@@ -19,6 +19,7 @@ use crate::wire::{EligibilityBody, ModeEligibilityBody, ProblemBody};
 #[allow(dead_code)]
 pub struct EligibilityQuery {
     /// Region code (`US`, `EU`, `SG`, ...).
+    #[param(example = "EU")]
     region: String,
     /// `global` or `local`; defaults from the region.
     data_cluster: Option<String>,
