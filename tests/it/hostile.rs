@@ -693,3 +693,46 @@ async fn a_flood_of_connections_does_not_stop_decisions() {
     drop(idle);
     still_decides(&app).await;
 }
+
+#[tokio::test]
+async fn hostile_query_strings_are_precise_400s() {
+    let app = spawn_app().await;
+    let get = |query: String| {
+        let addr = app.addr;
+        async move {
+            let request = format!(
+                "GET /v1/eligibility?{query} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n"
+            );
+            send_raw(addr, request.as_bytes()).await.expect("an answer")
+        }
+    };
+    let long = "X".repeat(6000);
+    let cases = [
+        // Percent-encoded bytes that are not UTF-8.
+        ("region=%FF%FE".to_owned(), "/region"),
+        // A single-valued parameter twice.
+        ("region=EU&region=US".to_owned(), "/region"),
+        (
+            "region=EU&residency=strict&residency=none".to_owned(),
+            "/residency",
+        ),
+        (
+            "region=EU&data_cluster=local&data_cluster=global".to_owned(),
+            "/data_cluster",
+        ),
+        // Unknown and empty names, a huge value, a lone percent sign.
+        ("region=EU&%00=1".to_owned(), "/\u{0}"),
+        (format!("region={long}"), "/region"),
+        ("region=EU&feature=%".to_owned(), "/feature/0"),
+        ("".to_owned(), "/region"),
+    ];
+    for (query, pointer) in cases {
+        let response = get(query.clone()).await;
+        let problem = assert_problem(&response, 400, "invalid-request");
+        assert!(pointers(&problem).contains(&pointer), "{query}: {problem}");
+    }
+    // Repeating a list parameter is how lists are sent.
+    let response = get("region=EU&feature=meeting_summary&feature=mail_compose".into()).await;
+    assert_eq!(response.status, 200);
+    still_decides(&app).await;
+}
