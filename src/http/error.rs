@@ -14,6 +14,9 @@ use crate::wire::ProblemBody;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// The most field errors one problem lists.
+pub const MAX_FIELD_ERRORS: usize = 100;
+
 /// A client or server error, rendered as problem+json.
 #[derive(Debug, Clone)]
 pub struct Problem {
@@ -41,12 +44,19 @@ impl Problem {
         }
     }
 
-    /// A request whose fields do not validate.
-    pub fn invalid(errors: Vec<FieldError>) -> Problem {
+    /// A request whose fields do not validate. At most
+    /// [`MAX_FIELD_ERRORS`] are listed, so a body of thousands of bad
+    /// entries cannot make a problem many times its own size.
+    pub fn invalid(mut errors: Vec<FieldError>) -> Problem {
         let detail = match errors.as_slice() {
             [one] => format!("{}: {}", display_pointer(&one.pointer), one.message),
+            many if many.len() > MAX_FIELD_ERRORS => format!(
+                "{} fields are invalid; the first {MAX_FIELD_ERRORS} are listed",
+                many.len()
+            ),
             many => format!("{} fields are invalid", many.len()),
         };
+        errors.truncate(MAX_FIELD_ERRORS);
         Problem {
             errors,
             ..Problem::new(

@@ -378,8 +378,13 @@ async fn huge_strings_and_arrays_under_the_body_limit_are_precise_400s() {
     let response = post_json(&app, "/v1/decisions", body.to_string().as_bytes()).await;
     let problem = assert_problem(&response, 400, "invalid-request");
     assert_eq!(pointers(&problem)[0], "/tenant/denied_providers/1");
+    assert_eq!(pointers(&problem).len(), 100);
+    assert_eq!(
+        problem["detail"],
+        "19999 fields are invalid; the first 100 are listed"
+    );
     assert!(
-        response.body.len() < 4 * 1024 * 1024,
+        response.body.len() < 16 * 1024,
         "{} bytes",
         response.body.len()
     );
