@@ -41,13 +41,19 @@ fuzz_target!(|data: &[u8]| {
 
     let denied = raw.tenant.denied_providers.unwrap_or_default();
     for feature in json["features"].as_array().expect("features") {
-        let routes = feature
-            .get("route")
-            .into_iter()
-            .chain(feature.get("fallbacks").and_then(|f| f.as_array()).into_iter().flatten());
+        let routes = feature.get("route").into_iter().chain(
+            feature
+                .get("fallbacks")
+                .and_then(|f| f.as_array())
+                .into_iter()
+                .flatten(),
+        );
         for route in routes {
             let provider = route["provider"].as_str().expect("a provider id");
-            assert!(!denied.iter().any(|d| d == provider), "routed to denied `{provider}`");
+            assert!(
+                !denied.iter().any(|d| d == provider),
+                "routed to denied `{provider}`"
+            );
         }
     }
 });
