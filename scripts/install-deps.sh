@@ -17,3 +17,5 @@ ensure_venv "kubernetes-validate==1.37.0"
 # Gateway suites (tests/it/gateways): nginx (auth_request) and caddy
 # (forward_auth) run in front of aipdp on loopback.
 ensure_apt nginx caddy
+# Contract fuzzing (scripts/suites/contract-fuzz.sh); keep the pin in step.
+ensure_venv "schemathesis==4.32.5"

@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 use super::decisions::cache_for;
 use super::{AppState, LoadedCatalog};
@@ -31,12 +33,40 @@ fn tags(loaded: &LoadedCatalog, headers: &HeaderMap) -> ([(HeaderName, HeaderVal
 }
 
 /// The whole catalog in force, as loaded.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize)]
 pub struct CatalogBody<'a> {
     /// SHA-256 of the catalog's canonical JSON form.
     pub digest: &'a str,
     #[serde(flatten)]
     pub catalog: &'a RawCatalog,
+}
+
+// The catalog file's schema is closed (`additionalProperties: false`, as
+// the file format refuses unknown fields), so a derived `allOf` of it and
+// `digest` would refuse every answer. The answer's schema is the file's
+// schema with `digest` added to it.
+impl PartialSchema for CatalogBody<'_> {
+    fn schema() -> RefOr<Schema> {
+        let mut schema = RawCatalog::schema();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            object.properties.insert(
+                "digest".into(),
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some("SHA-256 of the catalog's canonical JSON form."))
+                    .into(),
+            );
+            object.required.insert(0, "digest".into());
+            object.description = Some("The whole catalog in force, as loaded.".into());
+        }
+        schema
+    }
+}
+
+impl ToSchema for CatalogBody<'_> {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        RawCatalog::schemas(schemas);
+    }
 }
 
 /// The catalog in force.

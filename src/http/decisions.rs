@@ -54,7 +54,8 @@ fn etag_header(
 /// default when eligible, else the eligible mode of least exposure), routes
 /// every feature, and lists obligations and reasons. A deny is a 200 answer.
 #[utoipa::path(post, path = "/v1/decisions", tag = "decisions",
-    request_body = RawDecisionRequest,
+    request_body(content = RawDecisionRequest,
+        example = json!({"tenant": {"region": "EU", "residency": "strict", "denied_providers": ["openai"], "compliance": ["gdpr"]}, "features": ["meeting_summary", "web_search_answers"]})),
     responses((status = 200, description = "The decision", body = DecisionBody), JsonProblems))]
 pub async fn decide_one(
     State(state): State<AppState>,
@@ -86,8 +87,11 @@ pub async fn decide_one(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
-    /// Decision requests, answered in the same order.
-    #[schema(value_type = Vec<RawDecisionRequest>)]
+    /// Decision requests (each shaped as `RawDecisionRequest`), answered in
+    /// the same order. Items are checked one by one: an item that is not a
+    /// valid request gets a problem in its place in `results`, so the
+    /// document accepts any JSON value here.
+    #[schema(value_type = Vec<serde_json::Value>)]
     pub requests: Vec<Box<RawValue>>,
 }
 
@@ -111,7 +115,8 @@ pub struct BatchResponse<'a> {
 /// Each item is answered on its own: one bad item gets a problem in its
 /// place and does not fail the batch.
 #[utoipa::path(post, path = "/v1/decisions/batch", tag = "decisions",
-    request_body = BatchRequest,
+    request_body(content = BatchRequest,
+        example = json!({"requests": [{"tenant": {"region": "EU", "residency": "strict", "denied_providers": ["openai"], "compliance": ["gdpr"]}, "features": ["meeting_summary", "web_search_answers"]}, {"tenant": {"region": "SG"}, "features": ["meeting_summary"]}]})),
     responses((status = 200, description = "One result per request, in order", body = BatchResponse), JsonProblems))]
 pub async fn decide_batch(
     State(state): State<AppState>,
@@ -203,7 +208,8 @@ pub struct RouteRequest {
 /// Answers `allow` with the route and its fallbacks, or `allow: false` with
 /// the reasons. A deny is a 200 answer, not an error.
 #[utoipa::path(post, path = "/v1/route", tag = "decisions",
-    request_body = RouteRequest,
+    request_body(content = RouteRequest,
+        example = json!({"tenant": {"region": "US", "residency": "strict"}, "feature": "meeting_summary"})),
     responses((status = 200, description = "Allow or deny, with the route", body = RouteDecisionBody), JsonProblems))]
 pub async fn route(
     State(state): State<AppState>,

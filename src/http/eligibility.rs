@@ -19,6 +19,7 @@ use crate::wire::{EligibilityBody, ModeEligibilityBody, ProblemBody};
 #[allow(dead_code)]
 pub struct EligibilityQuery {
     /// Region code (`US`, `EU`, `SG`, ...).
+    #[param(example = "EU")]
     region: String,
     /// `global` or `local`; defaults from the region.
     data_cluster: Option<String>,
@@ -65,10 +66,21 @@ pub async fn eligibility(
     for (key, value) in pairs {
         let list =
             |slot: &mut Option<Vec<String>>| slot.get_or_insert_with(Vec::new).push(value.clone());
+        // A single-valued parameter given twice is ambiguous: refused,
+        // like a duplicated key in a JSON body, rather than one copy winning.
+        let mut once = |slot: &mut Option<String>, name: &str| {
+            if slot.is_some() {
+                errors.push(FieldError::new(
+                    format!("/{name}"),
+                    format!("the `{name}` parameter is given more than once"),
+                ));
+            }
+            *slot = Some(value.clone());
+        };
         match key.as_str() {
-            "region" => tenant.region = Some(value),
-            "data_cluster" => tenant.data_cluster = Some(value),
-            "residency" => residency = Some(value),
+            "region" => once(&mut tenant.region, "region"),
+            "data_cluster" => once(&mut tenant.data_cluster, "data_cluster"),
+            "residency" => once(&mut residency, "residency"),
             "feature" => features.push(value),
             "allowed_provider" => list(&mut tenant.allowed_providers),
             "denied_provider" => list(&mut tenant.denied_providers),

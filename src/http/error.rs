@@ -14,6 +14,9 @@ use crate::wire::ProblemBody;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// The most field errors one problem lists.
+pub const MAX_FIELD_ERRORS: usize = 100;
+
 /// A client or server error, rendered as problem+json.
 #[derive(Debug, Clone)]
 pub struct Problem {
@@ -41,12 +44,19 @@ impl Problem {
         }
     }
 
-    /// A request whose fields do not validate.
-    pub fn invalid(errors: Vec<FieldError>) -> Problem {
+    /// A request whose fields do not validate. At most
+    /// [`MAX_FIELD_ERRORS`] are listed, so a body of thousands of bad
+    /// entries cannot make a problem many times its own size.
+    pub fn invalid(mut errors: Vec<FieldError>) -> Problem {
         let detail = match errors.as_slice() {
             [one] => format!("{}: {}", display_pointer(&one.pointer), one.message),
+            many if many.len() > MAX_FIELD_ERRORS => format!(
+                "{} fields are invalid; the first {MAX_FIELD_ERRORS} are listed",
+                many.len()
+            ),
             many => format!("{} fields are invalid", many.len()),
         };
+        errors.truncate(MAX_FIELD_ERRORS);
         Problem {
             errors,
             ..Problem::new(
@@ -240,12 +250,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], prefix: &str) -> Result<T, 
     };
     let pointer = format!("{prefix}{}", path_pointer(err.path()));
     let inner = err.into_inner();
-    if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+    if inner.is_eof() || inner.is_io() {
         return Err(malformed(prefix, &inner));
     }
-    let message = strip_position(&inner.to_string());
+    let message = if inner.is_syntax() {
+        // serde_json reports a value of the wrong JSON type where an enum
+        // (such as `residency`) is expected as a syntax error. When the body
+        // is valid JSON, name the field and the type instead.
+        match mistyped_value(bytes, &pointer[prefix.len()..]) {
+            Some(message) => message,
+            None => return Err(malformed(prefix, &inner)),
+        }
+    } else {
+        strip_position(&inner.to_string())
+    };
     // serde_path_to_error's path ends at an unknown field already, but at
-    // the parent of a missing one.
+    // the parent of a missing or duplicated one. A duplicated key is refused
+    // (every request struct denies unknown fields and serde's derive refuses
+    // a field given twice), so no value silently wins over another.
     let pointer = match field_named(&message) {
         Some(field) if !pointer.ends_with(&format!("/{}", escape_pointer(field))) => {
             format!("{pointer}/{}", escape_pointer(field))
@@ -253,6 +275,21 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], prefix: &str) -> Result<T, 
         _ => pointer,
     };
     Err(Problem::invalid(vec![FieldError::new(pointer, message)]))
+}
+
+/// For valid JSON whose value at `pointer` is not a string: what it is.
+fn mistyped_value(bytes: &[u8], pointer: &str) -> Option<String> {
+    use serde_json::Value;
+    let value: Value = serde_json::from_slice(bytes).ok()?;
+    let kind = match value.pointer(pointer)? {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::Array(_) => "sequence",
+        Value::Object(_) => "map",
+        Value::String(_) => return None,
+    };
+    Some(format!("invalid type: {kind}, expected a string"))
 }
 
 fn malformed(prefix: &str, error: &serde_json::Error) -> Problem {
@@ -268,11 +305,13 @@ fn malformed(prefix: &str, error: &serde_json::Error) -> Problem {
     problem
 }
 
-/// The field an `unknown field` or `missing field` message names.
+/// The field an `unknown field`, `missing field` or `duplicate field`
+/// message names.
 fn field_named(message: &str) -> Option<&str> {
     let rest = message
         .strip_prefix("unknown field `")
-        .or_else(|| message.strip_prefix("missing field `"))?;
+        .or_else(|| message.strip_prefix("missing field `"))
+        .or_else(|| message.strip_prefix("duplicate field `"))?;
     rest.split('`').next()
 }
 
