@@ -25,7 +25,11 @@ port="$(free_port)"
 base="http://127.0.0.1:$port"
 server_log="$(mktemp)"
 work_dir="$(mktemp -d)"
-target/debug/aipdp serve --listen "127.0.0.1:$port" >"$server_log" 2>&1 &
+# An admin token turns the admin endpoints on, so they are fuzzed too (and
+# their refusals without a token are checked).
+admin_token="contract-fuzz-admin"
+AIPDP_AUTH__ADMIN_TOKENS="$admin_token" \
+  target/debug/aipdp serve --listen "127.0.0.1:$port" >"$server_log" 2>&1 &
 server=$!
 cleanup() {
   kill "$server" 2>/dev/null || true
@@ -63,6 +67,7 @@ fi
 status=0
 root="$(pwd)"
 (cd "$work_dir" && "$root/.venv/bin/schemathesis" --no-color run "$base/openapi.json" \
+  --header "Authorization: Bearer $admin_token" \
   --checks all \
   --exclude-checks positive_data_acceptance,ignored_auth,use_after_free,ensure_resource_availability,object_level_authorization \
   --phases examples,coverage,fuzzing \

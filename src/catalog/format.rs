@@ -294,6 +294,7 @@ pub struct RawTenant {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDecisionRequest {
+    #[serde(deserialize_with = "object")]
     pub tenant: RawTenant,
     /// Feature ids; at least one, no duplicates.
     pub features: Vec<String>,
@@ -324,4 +325,81 @@ pub struct RawExpectation {
     /// Feature id to the provider it routes to, or `none` when not permitted.
     #[serde(default)]
     pub routes: BTreeMap<String, String>,
+}
+
+/// Deserializes a struct from an object only. Serde's derived structs also
+/// accept a sequence of their fields in order (`"tenant": [null, "EU"]`),
+/// which no JSON caller means; with this, such input is a type error that
+/// names the field.
+///
+/// # Errors
+/// When the value is not an object, or the object does not fit `T`.
+pub fn object<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct ObjectOnly<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ObjectOnly<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    deserializer.deserialize_map(ObjectOnly(std::marker::PhantomData))
+}
+
+/// A value deserialized with [`object`]: for a whole request body, or the
+/// items of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        object(deserializer).map(Object)
+    }
+}
+
+/// [`object`] for every item of a list.
+///
+/// # Errors
+/// When the value is not a list, or an item is not an object that fits `T`.
+pub fn objects<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let items: Vec<Object<T>> = Deserialize::deserialize(deserializer)?;
+    Ok(items.into_iter().map(|Object(item)| item).collect())
+}
+
+/// [`object`] for an optional member: absent or `null` is `None`.
+///
+/// # Errors
+/// When the value is neither `null` nor an object that fits `T`.
+pub fn optional_object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct OptionalObject<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for OptionalObject<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object or null")
+        }
+        fn visit_none<E>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: serde::Deserializer<'de>>(self, d: D2) -> Result<Option<T>, D2::Error> {
+            object(d).map(Some)
+        }
+    }
+    deserializer.deserialize_option(OptionalObject(std::marker::PhantomData))
 }

@@ -179,7 +179,8 @@ pub async fn reload(State(state): State<AppState>) -> Result<Json<ReloadBody>, P
 /// old and new side by side. Nothing is put in force.
 #[utoipa::path(post, path = "/admin/catalog/diff", tag = "admin",
     security(("admin_token" = [])),
-    request_body(content = String, content_type = "application/toml", description = "The candidate catalog, as TOML"),
+    request_body(description = "The candidate catalog, as TOML",
+        content((String = "application/toml"), (String = "text/plain"))),
     responses(
         (status = 200, description = "The changes and their impact", body = CatalogDiff),
         (status = 400, description = "The body is not UTF-8 text", content_type = "application/problem+json", body = ProblemBody),

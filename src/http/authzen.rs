@@ -14,7 +14,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -24,9 +23,13 @@ use super::error::{Problem, ValidJson};
 use super::gateway::{GatewayAnswer, decide_for_gateway};
 use super::observe::{DecisionContext, Endpoint, record_decision};
 use crate::catalog::FieldError;
-use crate::catalog::format::{RawTenant, Residency};
+use crate::catalog::format::{RawTenant, Residency, object, objects, optional_object};
 use crate::engine::{DecisionRequest, decide, resolve_tenant};
 use crate::wire::{ProblemBody, RouteDecisionBody};
+
+/// A member AuthZEN lets callers send and this service does not use: any
+/// JSON object, kept only so that it is checked to be one.
+type Unused = serde_json::Map<String, serde_json::Value>;
 
 /// The only subject type: a tenant of the catalog (or an ad-hoc one).
 pub const SUBJECT_TYPE: &str = "tenant";
@@ -44,7 +47,7 @@ pub struct Subject {
     pub id: String,
     /// Tenant fields as in a decision request (`region`, `residency`,
     /// `allowed_providers` ...), without `id`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_object")]
     pub properties: Option<RawTenant>,
 }
 
@@ -59,7 +62,7 @@ pub struct Action {
     #[schema(value_type = Option<Object>)]
     // Read so that AuthZEN callers may send it; nothing depends on it.
     #[allow(dead_code)]
-    pub properties: Option<IgnoredAny>,
+    pub properties: Option<Unused>,
 }
 
 /// Constraints of the AI deployment that tighten the tenant's own.
@@ -85,7 +88,7 @@ pub struct Resource {
     pub kind: String,
     /// The caller's name for the deployment; not interpreted.
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_object")]
     pub properties: Option<ResourceProperties>,
 }
 
@@ -93,15 +96,18 @@ pub struct Resource {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationRequest {
+    #[serde(deserialize_with = "object")]
     pub subject: Subject,
+    #[serde(deserialize_with = "object")]
     pub action: Action,
+    #[serde(deserialize_with = "object")]
     pub resource: Resource,
     /// Accepted and not used.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     // Read so that AuthZEN callers may send it; nothing depends on it.
     #[allow(dead_code)]
-    pub context: Option<IgnoredAny>,
+    pub context: Option<Unused>,
 }
 
 /// An access evaluation answer.
@@ -123,17 +129,17 @@ pub enum EvaluationContext<'a> {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationItem {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_object")]
     pub subject: Option<Subject>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_object")]
     pub action: Option<Action>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_object")]
     pub resource: Option<Resource>,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     // Read so that AuthZEN callers may send it; nothing depends on it.
     #[allow(dead_code)]
-    pub context: Option<IgnoredAny>,
+    pub context: Option<Unused>,
 }
 
 /// How a batch is run.
@@ -160,20 +166,20 @@ pub struct EvaluationsOptions {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationsRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_object")]
     pub subject: Option<Subject>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_object")]
     pub action: Option<Action>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_object")]
     pub resource: Option<Resource>,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     // Read so that AuthZEN callers may send it; nothing depends on it.
     #[allow(dead_code)]
-    pub context: Option<IgnoredAny>,
-    #[serde(default)]
+    pub context: Option<Unused>,
+    #[serde(default, deserialize_with = "objects")]
     pub evaluations: Vec<EvaluationItem>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_object")]
     pub options: Option<EvaluationsOptions>,
 }
 
@@ -188,19 +194,21 @@ pub struct EvaluationsResponse<'a> {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionSearchRequest {
+    #[serde(deserialize_with = "object")]
     pub subject: Subject,
+    #[serde(deserialize_with = "object")]
     pub resource: Resource,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     // Read so that AuthZEN callers may send it; nothing depends on it.
     #[allow(dead_code)]
-    pub context: Option<IgnoredAny>,
+    pub context: Option<Unused>,
     /// Accepted; every result fits in one page.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     // Read so that AuthZEN callers may send it; nothing depends on it.
     #[allow(dead_code)]
-    pub page: Option<IgnoredAny>,
+    pub page: Option<Unused>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

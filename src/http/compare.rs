@@ -28,6 +28,7 @@ use crate::wire::{
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompareRequest {
+    #[serde(deserialize_with = "crate::catalog::format::object")]
     pub tenant: RawTenant,
     /// Feature ids; at least one, no duplicates.
     pub features: Vec<String>,

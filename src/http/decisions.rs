@@ -198,6 +198,7 @@ fn prefixed(prefix: &str, errors: Vec<FieldError>) -> Vec<FieldError> {
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteRequest {
+    #[serde(deserialize_with = "crate::catalog::format::object")]
     pub tenant: RawTenant,
     /// One feature id.
     pub feature: String,

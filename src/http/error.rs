@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use crate::catalog::FieldError;
+use crate::catalog::format::Object;
 use crate::wire::ProblemBody;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -244,8 +245,10 @@ pub async fn typed_body<S: Send + Sync>(
 /// 400 `malformed-json` for syntax errors, `invalid-request` for shape errors.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], prefix: &str) -> Result<T, Problem> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let err = match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Ok(value) => return de.end().map(|()| value).map_err(|e| malformed(prefix, &e)),
+    // Every body is an object: serde's positional form of a struct (a JSON
+    // array of its fields) is refused, at the top as everywhere else.
+    let err = match serde_path_to_error::deserialize::<_, Object<T>>(&mut de) {
+        Ok(Object(value)) => return de.end().map(|()| value).map_err(|e| malformed(prefix, &e)),
         Err(err) => err,
     };
     let pointer = format!("{prefix}{}", path_pointer(err.path()));

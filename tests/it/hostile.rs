@@ -284,13 +284,7 @@ async fn deeply_nested_json_is_refused_without_exhausting_the_stack() {
             "invalid-request",
             "/tenant/region",
         ),
-        (
-            "/v1/decisions",
-            arrays.clone(),
-            400,
-            "invalid-request",
-            "/0/0",
-        ),
+        ("/v1/decisions", arrays.clone(), 400, "invalid-request", ""),
         (
             "/v1/decisions",
             format!(
@@ -312,7 +306,7 @@ async fn deeply_nested_json_is_refused_without_exhausting_the_stack() {
             format!(r#"{{"requests": [{arrays}]}}"#),
             200,
             "",
-            "/requests/0/0/0",
+            "/requests/0",
         ),
     ];
     for (path, body, status, slug, pointer) in cases {
@@ -493,7 +487,7 @@ async fn numbers_and_other_types_where_strings_belong_are_400s() {
             r#"{"tenant": "EU", "features": ["meeting_summary"]}"#,
             "/tenant",
         ),
-        (r#"[1, 2, 3]"#, "/0"),
+        (r#"[1, 2, 3]"#, ""),
         (r#"null"#, ""),
     ];
     for (body, pointer) in cases {
