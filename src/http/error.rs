@@ -215,6 +215,12 @@ pub async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes,
 /// # Errors
 /// 400 `malformed-json` for syntax errors, `invalid-request` for shape errors.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], prefix: &str) -> Result<T, Problem> {
+    // Well-formed bodies, the common case, take serde_json's plain path;
+    // tracking the path costs an allocation per object key, so only a body
+    // that fails is parsed again to find where.
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let err = match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(value) => return de.end().map(|()| value).map_err(|e| malformed(prefix, &e)),
