@@ -6,6 +6,7 @@
 //! rule of their own.
 
 mod catalog;
+mod deadline;
 mod decisions;
 mod eligibility;
 pub mod error;
@@ -22,7 +23,6 @@ use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use tokio::net::TcpListener;
-use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -146,9 +146,9 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+        .layer(axum::middleware::from_fn_with_state(
             Duration::from_millis(limits.request_timeout_ms),
+            deadline::deadline,
         ))
         .layer(axum::middleware::map_response(
             error::problem_for_bare_errors,

@@ -8,6 +8,7 @@
 mod api;
 mod catalog_edits;
 mod cli;
+mod deadline;
 mod helpers;
 mod openapi;
 mod scenarios;
