@@ -1,14 +1,14 @@
 //! `POST /v1/decisions`, `POST /v1/decisions/batch` and `POST /v1/route`.
 
-use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::answer::json_answer;
 use super::error::{Problem, ValidJson, json_body, parse_json};
 use crate::catalog::FieldError;
 use crate::catalog::format::{RawDecisionRequest, RawTenant};
@@ -59,7 +59,7 @@ pub async fn decide_one(
         state.next_decision_id(),
         request.explain,
     );
-    Ok(([cache_for(catalog.ttl_seconds)], Json(body)).into_response())
+    Ok(json_answer(catalog.ttl_seconds, &body))
 }
 
 /// A batch of decision requests.
@@ -140,11 +140,7 @@ pub async fn decide_batch(
             }
         })
         .collect();
-    Ok((
-        [cache_for(catalog.ttl_seconds)],
-        Json(BatchResponse { results }),
-    )
-        .into_response())
+    Ok(json_answer(catalog.ttl_seconds, &BatchResponse { results }))
 }
 
 fn prefixed(prefix: &str, errors: Vec<FieldError>) -> Vec<FieldError> {
@@ -199,5 +195,5 @@ pub async fn route(
     };
     let decision = decide(catalog, &request);
     let body = RouteDecisionBody::new(catalog, &decision, state.next_decision_id());
-    Ok(([cache_for(catalog.ttl_seconds)], Json(body)).into_response())
+    Ok(json_answer(catalog.ttl_seconds, &body))
 }

@@ -5,6 +5,7 @@
 //! Handlers parse, call the engine, and render `wire` types; they hold no
 //! rule of their own.
 
+mod answer;
 mod catalog;
 mod deadline;
 mod decisions;
