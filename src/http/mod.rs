@@ -144,7 +144,7 @@ pub fn openapi_json() -> String {
 pub fn router(state: AppState) -> Router {
     let limits = state.settings().limits.clone();
     let (router, _) = api().split_for_parts();
-    router
+    let router = router
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(
@@ -154,8 +154,16 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::map_response(
             error::problem_for_bare_errors,
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    // Per-request traces are debug output, and the layer costs about 1.7 us
+    // of CPU per request even when nothing is recorded (docs/BENCHMARKS.md),
+    // so it is installed only when the log filter records its events. Server
+    // errors are logged by `Problem` either way.
+    if tracing::enabled!(target: "tower_http::trace", tracing::Level::DEBUG) {
+        router.layer(tower_http::trace::TraceLayer::new_for_http())
+    } else {
+        router
+    }
 }
 
 /// A bound, not yet running server.
