@@ -77,6 +77,14 @@ fn profile_lookup(c: &mut Criterion) {
                 })
             },
         );
+        // One tenant asked for again and again, as during a tenant's burst:
+        // the probe itself, without cache misses.
+        let same = support::profile_id(count / 2);
+        group.bench_with_input(
+            BenchmarkId::new("same_id", count),
+            &catalog,
+            |b, catalog| b.iter(|| catalog.tenant_profile(black_box(&same)).is_some()),
+        );
     }
     group.finish();
 }
