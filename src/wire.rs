@@ -272,7 +272,8 @@ pub struct DataHandlingBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TenantBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<Box<str>>,
+    #[schema(value_type = Option<String>)]
+    pub id: Option<std::sync::Arc<str>>,
     pub region: &'a str,
     pub data_cluster: &'a str,
     pub residency: &'static str,

@@ -4,6 +4,7 @@
 //! rely on the invariants documented on [`Catalog`] without checking them.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -517,15 +518,16 @@ fn compile_tenants(catalog: &mut Catalog) -> Result<(), CatalogError> {
                 "a tenant profile needs an `id`",
             ));
         };
-        let entry = format!("tenants[{id}]");
+        let entry = || format!("tenants[{id}]");
+        let key = Arc::<str>::from(id);
         let tenant = catalog
             .resolve_tenant_fields(raw, "")
-            .map_err(|errors| field_problem(&entry, &errors))?
-            .into_tenant(catalog, "")
-            .map_err(|error| field_problem(&entry, std::slice::from_ref(&error)))?;
-        if tenants.insert(Box::<str>::from(id), tenant).is_some() {
+            .map_err(|errors| field_problem(&entry(), &errors))?
+            .into_tenant(catalog, Some(key.clone()), "")
+            .map_err(|error| field_problem(&entry(), std::slice::from_ref(&error)))?;
+        if tenants.insert(key, tenant).is_some() {
             return Err(CatalogError::DuplicateId {
-                entry,
+                entry: entry(),
                 kind: "tenant",
                 id: id.to_owned(),
             });

@@ -14,6 +14,7 @@ pub mod format;
 mod tenant;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub use compile::compile;
 pub use error::{CatalogError, FieldError, LoadError};
@@ -268,7 +269,7 @@ pub struct Catalog {
     offering_at: Vec<Option<u32>>,
     /// `[feature][offering]` -> routes in order of preference.
     routes: Vec<Vec<Route>>,
-    tenants: HashMap<Box<str>, Tenant>,
+    tenants: HashMap<Arc<str>, Tenant>,
     names: Names,
 }
 

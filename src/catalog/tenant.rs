@@ -1,5 +1,7 @@
 //! Tenants with their ids resolved against a catalog.
 
+use std::sync::Arc;
+
 use super::format::RawTenant;
 use super::{
     AddOnId, Catalog, ClusterId, FieldError, IdSet, ModeId, RegionId, Residency, SectorId, list_ids,
@@ -8,7 +10,9 @@ use super::{
 /// A tenant whose every id is known to the catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
-    pub id: Option<Box<str>>,
+    /// Shared with the catalog's profile table, so that copying a profile
+    /// into a request costs no allocation.
+    pub id: Option<Arc<str>>,
     pub region: RegionId,
     pub cluster: ClusterId,
     pub residency: Residency,
@@ -38,7 +42,6 @@ impl Tenant {
 /// The fields of a tenant object, each resolved if it was given.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TenantFields {
-    pub id: Option<Box<str>>,
     pub region: Option<RegionId>,
     pub cluster: Option<ClusterId>,
     pub residency: Option<Residency>,
@@ -52,11 +55,17 @@ pub struct TenantFields {
 }
 
 impl TenantFields {
-    /// Fills the defaults: the region's cluster, `preferred` residency.
+    /// Fills the defaults (the region's cluster, `preferred` residency) and
+    /// names the tenant `id`.
     ///
     /// # Errors
     /// A field error at `pointer/region` when no region was given.
-    pub fn into_tenant(self, catalog: &Catalog, pointer: &str) -> Result<Tenant, FieldError> {
+    pub fn into_tenant(
+        self,
+        catalog: &Catalog,
+        id: Option<Arc<str>>,
+        pointer: &str,
+    ) -> Result<Tenant, FieldError> {
         let Some(region) = self.region else {
             return Err(FieldError::new(
                 format!("{pointer}/region"),
@@ -67,7 +76,7 @@ impl TenantFields {
             ));
         };
         Ok(Tenant {
-            id: self.id,
+            id,
             region,
             cluster: self
                 .cluster
@@ -211,7 +220,6 @@ impl Catalog {
             return Err(errors);
         }
         Ok(TenantFields {
-            id: raw.id.as_deref().map(Box::from),
             region,
             cluster,
             residency: raw.residency,

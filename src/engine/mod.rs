@@ -270,8 +270,9 @@ pub fn decide<'c>(catalog: &'c Catalog, request: &DecisionRequest) -> Decision<'
         reasons.push(Reason::ProfileLooseningIgnored { field });
     }
 
-    // Steps 1-3: candidates, residency and provider lists give the eligible modes.
-    let mut views = Vec::with_capacity(catalog.modes.len());
+    // Steps 1-3: candidates, residency and provider lists give the eligible
+    // modes. Views are not kept: evaluating a mode is a few bit operations,
+    // cheaper than a list to hold them.
     let mut eligible = IdSet::EMPTY;
     for mode in catalog.mode_ids() {
         let view = evaluate_mode(catalog, tenant, mode);
@@ -281,7 +282,6 @@ pub fn decide<'c>(catalog: &'c Catalog, request: &DecisionRequest) -> Decision<'
         if view.eligible() {
             eligible.insert(mode.index());
         }
-        views.push(view);
     }
     if explain {
         trace.push(Reason::EligibleModes { modes: eligible });
@@ -289,7 +289,7 @@ pub fn decide<'c>(catalog: &'c Catalog, request: &DecisionRequest) -> Decision<'
 
     // Steps 4-5: the selected mode, else the default, else the least exposed.
     let region = catalog.region(tenant.region);
-    let least_exposed = eligible.iter().next().map(|i| views[i].mode);
+    let least_exposed = eligible.iter().next().map(|i| ModeId(i as u16));
     let chosen = match tenant.selected_mode {
         // A selection that is eligible decides.
         Some(mode) if eligible.contains(mode.index()) => {
@@ -329,7 +329,7 @@ pub fn decide<'c>(catalog: &'c Catalog, request: &DecisionRequest) -> Decision<'
     }
 
     // Step 6: route every feature under the decided mode.
-    let view = chosen.map(|m| views[m.index()]);
+    let view = chosen.map(|m| evaluate_mode(catalog, tenant, m));
     let features: Vec<FeatureOutcome<'c>> = request
         .features
         .iter()
@@ -390,12 +390,16 @@ pub fn decide<'c>(catalog: &'c Catalog, request: &DecisionRequest) -> Decision<'
         }
     }
 
-    let recommended_mode = eligible.iter().map(|i| &views[i]).find_map(|v| {
-        let serves_all = request
+    let recommended_mode = eligible.iter().map(|i| ModeId(i as u16)).find(|&mode| {
+        // The decided mode's features are already routed.
+        if chosen == Some(mode) {
+            return permitted == features.len();
+        }
+        let v = evaluate_mode(catalog, tenant, mode);
+        request
             .features
             .iter()
-            .all(|&f| route_feature(catalog, tenant, v, f).permitted());
-        serves_all.then_some(v.mode)
+            .all(|&f| route_feature(catalog, tenant, &v, f).permitted())
     });
 
     let data_handling = data_handling(catalog, view.as_ref());

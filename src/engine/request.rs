@@ -1,6 +1,8 @@
 //! Decision requests: raw request fields checked against the catalog and
 //! merged with the tenant's profile, which a request may only tighten.
 
+use std::sync::Arc;
+
 use crate::catalog::format::{RawDecisionRequest, RawTenant};
 use crate::catalog::{Catalog, FeatureId, FieldError, IdSet, Tenant, list_ids};
 
@@ -159,12 +161,9 @@ pub fn resolve_tenant(
     pointer: &str,
 ) -> Result<ResolvedTenant, Vec<FieldError>> {
     let fields = catalog.resolve_tenant_fields(raw, pointer)?;
-    let Some(profile) = fields
-        .id
-        .as_deref()
-        .and_then(|id| catalog.tenant_profile(id))
-    else {
-        let tenant = fields.into_tenant(catalog, pointer).map_err(|mut e| {
+    let Some(profile) = raw.id.as_deref().and_then(|id| catalog.tenant_profile(id)) else {
+        let id = raw.id.as_deref().map(Arc::from);
+        let tenant = fields.into_tenant(catalog, id, pointer).map_err(|mut e| {
             if let Some(id) = &raw.id {
                 e.message
                     .push_str(&format!(" (`{id}` is not a tenant profile)"));

@@ -1,14 +1,14 @@
 //! `POST /v1/decisions`, `POST /v1/decisions/batch` and `POST /v1/route`.
 
-use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::answer::json_answer;
 use super::error::{Problem, ValidJson, json_body, parse_json};
 use super::observe::{DecisionContext, Endpoint, record_decision};
 use crate::catalog::FieldError;
@@ -76,11 +76,11 @@ pub async fn decide_one(
         &decision_id,
     );
     let body = DecisionBody::new(catalog, &decision, decision_id, request.explain);
-    Ok((
-        [cache_for(catalog.ttl_seconds), etag_header(catalog, &raw)],
-        Json(body),
-    )
-        .into_response())
+    Ok(json_answer(
+        catalog.ttl_seconds,
+        Some(etag_header(catalog, &raw)),
+        &body,
+    ))
 }
 
 /// A batch of decision requests.
@@ -174,14 +174,11 @@ pub async fn decide_batch(
         .iter()
         .map(|item| serde_json::from_str(item.get()).unwrap_or_default())
         .collect();
-    Ok((
-        [
-            cache_for(catalog.ttl_seconds),
-            etag_header(catalog, &normalised),
-        ],
-        Json(BatchResponse { results }),
-    )
-        .into_response())
+    Ok(json_answer(
+        catalog.ttl_seconds,
+        Some(etag_header(catalog, &normalised)),
+        &BatchResponse { results },
+    ))
 }
 
 fn prefixed(prefix: &str, errors: Vec<FieldError>) -> Vec<FieldError> {
@@ -233,9 +230,9 @@ pub async fn route(
         &decision_id,
     );
     let body = RouteDecisionBody::new(catalog, &decision, decision_id);
-    Ok((
-        [cache_for(catalog.ttl_seconds), etag_header(catalog, &raw)],
-        Json(body),
-    )
-        .into_response())
+    Ok(json_answer(
+        catalog.ttl_seconds,
+        Some(etag_header(catalog, &raw)),
+        &body,
+    ))
 }

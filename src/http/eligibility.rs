@@ -1,12 +1,11 @@
 //! `GET /v1/eligibility`: the grid of modes and features an admin portal draws.
 
-use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use utoipa::IntoParams;
 
 use super::AppState;
-use super::decisions::cache_for;
+use super::answer::json_answer;
 use super::error::Problem;
 use crate::catalog::format::RawTenant;
 use crate::catalog::{FieldError, Residency};
@@ -146,7 +145,7 @@ pub async fn eligibility(
         default_mode: &catalog.mode(catalog.region(tenant.region).default_mode).id,
         modes,
     };
-    Ok(([cache_for(catalog.ttl_seconds)], Json(body)).into_response())
+    Ok(json_answer(catalog.ttl_seconds, None, &body))
 }
 
 /// Pointers of tenant fields named as the query names them (`/allowed_provider/0`).

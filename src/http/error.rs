@@ -244,9 +244,15 @@ pub async fn typed_body<S: Send + Sync>(
 /// # Errors
 /// 400 `malformed-json` for syntax errors, `invalid-request` for shape errors.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], prefix: &str) -> Result<T, Problem> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // Well-formed bodies, the common case, take serde_json's plain path;
+    // tracking the path costs an allocation per object key, so only a body
+    // that fails is parsed again to find where.
     // Every body is an object: serde's positional form of a struct (a JSON
     // array of its fields) is refused, at the top as everywhere else.
+    if let Ok(Object(value)) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
     let err = match serde_path_to_error::deserialize::<_, Object<T>>(&mut de) {
         Ok(Object(value)) => return de.end().map(|()| value).map_err(|e| malformed(prefix, &e)),
         Err(err) => err,

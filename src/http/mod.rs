@@ -12,10 +12,12 @@
 //! reloads, and `serve` is the accept loop with its timeouts and drain.
 
 mod admin;
+mod answer;
 pub mod authz;
 mod authzen;
 mod catalog;
 mod compare;
+mod deadline;
 mod decisions;
 mod eligibility;
 pub mod error;
@@ -41,7 +43,6 @@ use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -237,9 +238,9 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::routes())
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+        .layer(axum::middleware::from_fn_with_state(
             Duration::from_millis(limits.request_timeout_ms),
+            deadline::deadline,
         ))
         .layer(from_fn_with_state(state.clone(), guard::authorize))
         .layer(from_fn_with_state(state.clone(), guard::shed_load))

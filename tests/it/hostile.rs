@@ -488,6 +488,12 @@ async fn numbers_and_other_types_where_strings_belong_are_400s() {
             "/tenant",
         ),
         (r#"[1, 2, 3]"#, ""),
+        // A struct's positional form: valid for serde, never an object.
+        (r#"[{"region": "EU"}, ["meeting_summary"]]"#, ""),
+        (
+            r#"{"tenant": [null, "EU"], "features": ["meeting_summary"]}"#,
+            "/tenant",
+        ),
         (r#"null"#, ""),
     ];
     for (body, pointer) in cases {

@@ -9,6 +9,7 @@ mod admin;
 mod api;
 mod catalog_edits;
 mod cli;
+mod deadline;
 mod gateways;
 mod helpers;
 mod hostile;

@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# Side-by-side HTTP benchmark: aipdp against the floor (examples/floor.rs, a
+# bare axum handler that parses the same request and answers a fixed body of
+# the same size). Both are release builds, on 127.0.0.1 only, driven by the
+# same load generator (wrk) in alternating rounds, once with each server
+# pinned to one core and wrk on the other, once unpinned. Prints a markdown
+# report: throughput, server CPU time per request (from /proc), p50/p99
+# latency, resident memory, start-up time and 100,000-profile catalog load.
+#
+# Environment: ROUNDS (3), DURATION seconds per run (5), CONNECTIONS ("8 64"),
+# OUT (file for the report, also printed). Bounded: about 6 minutes with the
+# defaults. Not part of scripts/test.sh. See docs/BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5}
+CONNECTIONS=${CONNECTIONS:-"8 64"}
+OUT=${OUT:-target/bench-http.md}
+
+# The endpoints measured: name | method | path | body file ("-" for none) |
+# extra headers ("Name: value" pairs separated by ";"). Adding an endpoint,
+# such as external authorisation, is one more line, for example:
+#   "authz|GET|/v1/authz/chat|-|x-tenant-id: acme-eu;x-ai-feature: meeting_summary"
+ENDPOINTS=(
+  "decisions|POST|/v1/decisions|benches/requests/decision.json|"
+  "route|POST|/v1/route|benches/requests/route.json|"
+)
+
+ensure_apt wrk curl
+load_before=$(cut -d" " -f1-3 /proc/loadavg)
+[ "$(nproc)" -ge 2 ] || { echo "bench-http: needs at least 2 cores to pin" >&2; exit 1; }
+
+echo "building release binaries" >&2
+cargo build --release --locked --quiet --bin aipdp --example floor
+AIPDP=target/release/aipdp
+FLOOR=target/release/examples/floor
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_ready() { # PORT
+  for _ in $(seq 1 500); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$1/readyz" 2>/dev/null && return 0
+    sleep 0.01
+  done
+  echo "bench-http: server on port $1 did not become ready" >&2
+  exit 1
+}
+
+# One wrk Lua script per endpoint, and aipdp's own answer per endpoint,
+# which the floor serves back byte for byte.
+capture_port=$(free_port)
+"$AIPDP" serve --listen "127.0.0.1:$capture_port" >"$work/capture.log" 2>&1 &
+capture_pid=$!
+pids+=("$capture_pid")
+wait_ready "$capture_port"
+floor_answers=()
+for spec in "${ENDPOINTS[@]}"; do
+  IFS='|' read -r name method path body headers <<<"$spec"
+  curl_args=(-sS -X "$method" -o "$work/$name.answer")
+  lua="$work/$name.lua"
+  echo "wrk.method = \"$method\"" >"$lua"
+  if [ "$body" != "-" ]; then
+    curl_args+=(-H 'content-type: application/json' --data-binary "@$body")
+    printf 'wrk.headers["Content-Type"] = "application/json"\nwrk.body = [==[%s]==]\n' "$(cat "$body")" >>"$lua"
+  fi
+  IFS=';' read -r -a pairs <<<"$headers"
+  for pair in "${pairs[@]}"; do
+    [ -n "$pair" ] || continue
+    curl_args+=(-H "$pair")
+    printf 'wrk.headers["%s"] = "%s"\n' "${pair%%:*}" "$(echo "${pair#*:}" | sed 's/^ *//')" >>"$lua"
+  done
+  curl "${curl_args[@]}" "http://127.0.0.1:$capture_port$path"
+  floor_answers+=(--answer "$path=$work/$name.answer")
+done
+kill "$capture_pid"
+wait "$capture_pid" 2>/dev/null || true
+
+cpu_ticks() { # PID -> utime + stime of every thread, in clock ticks
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+results="$work/results.tsv"
+: >"$results"
+declare -A server_pid server_port
+
+start_servers() { # PLACEMENT
+  local pin=()
+  [ "$1" = pinned ] && pin=(taskset -c 0)
+  server_port[aipdp]=$(free_port)
+  "${pin[@]}" "$AIPDP" serve --listen "127.0.0.1:${server_port[aipdp]}" >"$work/aipdp.log" 2>&1 &
+  server_pid[aipdp]=$!
+  pids+=("$!")
+  server_port[floor]=$(free_port)
+  "${pin[@]}" "$FLOOR" --listen "127.0.0.1:${server_port[floor]}" "${floor_answers[@]}" >"$work/floor.log" 2>&1 &
+  server_pid[floor]=$!
+  pids+=("$!")
+  wait_ready "${server_port[aipdp]}"
+  wait_ready "${server_port[floor]}"
+}
+
+stop_servers() {
+  for s in aipdp floor; do
+    kill "${server_pid[$s]}" 2>/dev/null || true
+    wait "${server_pid[$s]}" 2>/dev/null || true
+  done
+}
+
+run_wrk() { # PLACEMENT SERVER ENDPOINT PATH CONNS SECONDS -> wrk output on stdout
+  local gen=(wrk -t2) conns=$5
+  [ "$1" = pinned ] && gen=(taskset -c 1 wrk -t1)
+  "${gen[@]}" -c "$conns" -d "${6}s" --latency -s "$work/$3.lua" \
+    "http://127.0.0.1:${server_port[$2]}$4"
+}
+
+ms() { # wrk latency such as 812.00us, 1.20ms or 1.01s -> milliseconds
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); print v + 0 }
+    else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000 }
+    else print "nan" }'
+}
+
+clk=$(getconf CLK_TCK)
+rss_peak=0
+started=$(date +%s)
+for placement in pinned unpinned; do
+  start_servers "$placement"
+  for spec in "${ENDPOINTS[@]}"; do
+    IFS='|' read -r name _ path _ _ <<<"$spec"
+    for conns in $CONNECTIONS; do
+      # Warm both up once (connections, caches, the allocator's pools).
+      for s in aipdp floor; do run_wrk "$placement" "$s" "$name" "$path" "$conns" 1 >/dev/null; done
+      for round in $(seq 1 "$ROUNDS"); do
+        # Alternate which server goes first, so drift favours neither.
+        order="aipdp floor"
+        [ $((round % 2)) -eq 0 ] && order="floor aipdp"
+        for s in $order; do
+          pid=${server_pid[$s]}
+          before=$(cpu_ticks "$pid")
+          out=$(run_wrk "$placement" "$s" "$name" "$path" "$conns" "$DURATION")
+          after=$(cpu_ticks "$pid")
+          requests=$(echo "$out" | awk '/requests in/ {print $1}')
+          rps=$(echo "$out" | awk '/^Requests\/sec/ {print $2}')
+          p50=$(ms "$(echo "$out" | awk '$1 == "50%" {print $2}')")
+          p99=$(ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")
+          errors=$(echo "$out" | awk '/Non-2xx|Socket errors/' | tr '\n' ' ')
+          if [ -n "$errors" ]; then
+            echo "bench-http: $s $name: $errors" >&2
+            exit 1
+          fi
+          cpu_us=$(awk -v t=$((after - before)) -v n="$requests" -v c="$clk" 'BEGIN {printf "%.2f", t / c * 1e6 / n}')
+          printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+            "$placement" "$name" "$conns" "$s" "$round" "$rps" "$cpu_us" "$p50" "$p99" >>"$results"
+          echo "  $placement $name c=$conns round $round $s: $rps req/s, $cpu_us us CPU/req, p50 ${p50}ms p99 ${p99}ms" >&2
+        done
+      done
+    done
+  done
+  # Resident memory of aipdp after this placement's load.
+  rss=$(awk '/^VmRSS/ {print $2}' "/proc/${server_pid[aipdp]}/status")
+  hwm=$(awk '/^VmHWM/ {print $2}' "/proc/${server_pid[aipdp]}/status")
+  floor_hwm=$(awk '/^VmHWM/ {print $2}' "/proc/${server_pid[floor]}/status")
+  echo -e "$placement\t$rss\t$hwm\t$floor_hwm" >>"$work/memory.tsv"
+  [ "$hwm" -gt "$rss_peak" ] && rss_peak=$hwm
+  stop_servers
+done
+load_seconds=$(($(date +%s) - started))
+
+# Start-up: exec to the first answered /readyz, with the shipped catalog and
+# with 100,000 extra tenant profiles; median of 5 starts each.
+python3 - "$work/profiles.toml" <<'EOF'
+import sys
+regions = ["US", "EU", "SG", "KSA", "AU", "IN", "CA"]
+residency = ["none", "preferred", "strict", "trust_boundary"]
+compliance = ["gdpr", "ccpa", "hipaa"]
+with open("config/catalog.toml") as f:
+    text = f.read()
+parts = [text]
+for n in range(100_000):
+    parts.append(
+        f'\n[[tenants]]\nid = "bench-tenant-{n:06}"\nregion = "{regions[n % 7]}"\n'
+        f'residency = "{residency[n % 4]}"\ncompliance = ["{compliance[n % 3]}"]\n'
+        f'training_opt_out = {"true" if n % 2 == 0 else "false"}\n')
+with open(sys.argv[1], "w") as f:
+    f.write("".join(parts))
+EOF
+startup() { # extra serve arguments... -> milliseconds, median of 5
+  python3 - "$AIPDP" "$@" <<'EOF'
+import socket, statistics, subprocess, sys, time
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+def ready(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as c:
+            c.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            return c.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+times = []
+for _ in range(5):
+    port = free_port()
+    t0 = time.perf_counter()
+    p = subprocess.Popen([sys.argv[1], "serve", "--listen", f"127.0.0.1:{port}", *sys.argv[2:]],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not ready(port):
+        if p.poll() is not None or time.perf_counter() - t0 > 30:
+            sys.exit("server did not become ready")
+        time.sleep(0.0005)
+    times.append((time.perf_counter() - t0) * 1000)
+    p.terminate(); p.wait()
+print(f"{statistics.median(times):.1f} ({min(times):.1f}-{max(times):.1f})")
+EOF
+}
+startup_shipped=$(startup)
+startup_profiles=$(startup --catalog "$work/profiles.toml")
+
+# Medians, ranges and ratios.
+report=$(python3 - "$results" "$work/memory.tsv" <<EOF
+import collections, statistics, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+by = collections.defaultdict(list)
+for placement, name, conns, server, _round, rps, cpu, p50, p99 in rows:
+    by[(placement, name, int(conns), server)].append((float(rps), float(cpu), float(p50), float(p99)))
+def col(runs, i):
+    values = [r[i] for r in runs]
+    return statistics.median(values), min(values), max(values)
+def fmt(v, digits):
+    m, lo, hi = v
+    return f"{m:.{digits}f} ({lo:.{digits}f}-{hi:.{digits}f})"
+print("| endpoint | placement | conns | server | req/s | CPU us/req | p50 ms | p99 ms |")
+print("|---|---|---|---|---|---|---|---|")
+ratios = []
+for key in sorted(by, key=lambda k: (k[1], k[0], k[2], k[3])):
+    placement, name, conns, server = key
+    runs = by[key]
+    print(f"| {name} | {placement} | {conns} | {server} | {fmt(col(runs,0),0)} | {fmt(col(runs,1),2)} | {fmt(col(runs,2),3)} | {fmt(col(runs,3),3)} |")
+    if server == "aipdp":
+        floor = by[(placement, name, conns, "floor")]
+        ratios.append((name, placement, conns,
+                       col(runs,0)[0] / col(floor,0)[0], col(runs,1)[0] / col(floor,1)[0]))
+print()
+print("| endpoint | placement | conns | throughput aipdp/floor (target >= 0.90) | CPU per request aipdp/floor (target <= 1.15) |")
+print("|---|---|---|---|---|")
+for name, placement, conns, t, c in ratios:
+    print(f"| {name} | {placement} | {conns} | {t:.3f} {'met' if t >= 0.9 else 'NOT met'} | {c:.3f} {'met' if c <= 1.15 else 'NOT met'} |")
+print()
+print("| placement | aipdp VmRSS after load | aipdp VmHWM | floor VmHWM |")
+print("|---|---|---|---|")
+for l in open(sys.argv[2]):
+    placement, rss, hwm, fhwm = l.split()
+    print(f"| {placement} | {int(rss)/1024:.1f} MiB | {int(hwm)/1024:.1f} MiB | {int(fhwm)/1024:.1f} MiB |")
+print()
+print("| start-up, exec to first answered /readyz (median of 5, range) | ms |")
+print("|---|---|")
+print("| shipped catalog | $startup_shipped |")
+print("| shipped catalog + 100,000 tenant profiles | $startup_profiles |")
+EOF
+)
+
+{
+  echo "# aipdp HTTP benchmark"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//');" \
+    "load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), ${ROUNDS} alternating rounds of ${DURATION}s per row (median and range)," \
+    "load phase ${load_seconds}s. pinned: server on core 0, wrk -t1 on core 1; unpinned: no affinity, wrk -t2."
+  echo
+  echo "$report"
+} | tee "$OUT"

@@ -1,0 +1,55 @@
+//! Decision answers as JSON bodies, serialised into one buffer.
+//!
+//! axum's `Json` starts its buffer at 128 bytes, so a 2-3 KB decision is
+//! copied five times as the buffer doubles. Answers here start with room for
+//! a typical decision instead.
+
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::decisions::cache_for;
+use super::error::Problem;
+
+/// Room for a typical decision answer (five features with their routes).
+const ANSWER_CAPACITY: usize = 4096;
+
+/// `body` as `application/json`, cacheable for `ttl` seconds, with its
+/// entity tag when there is one.
+pub fn json_answer<T: Serialize>(
+    ttl: u32,
+    etag: Option<(HeaderName, HeaderValue)>,
+    body: &T,
+) -> Response {
+    let mut bytes = Vec::with_capacity(ANSWER_CAPACITY);
+    match serde_json::to_writer(&mut bytes, body) {
+        Ok(()) => {
+            let mut response = (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    ),
+                    cache_for(ttl),
+                ],
+                bytes,
+            )
+                .into_response();
+            if let Some((name, value)) = etag {
+                response.headers_mut().insert(name, value);
+            }
+            response
+        }
+        Err(error) => {
+            // Answer types serialise infallibly; this is a bug, not bad input.
+            tracing::error!(%error, "cannot serialise an answer");
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "the service failed to answer; the cause is logged",
+            )
+            .into_response()
+        }
+    }
+}
