@@ -21,12 +21,12 @@ CONNECTIONS=${CONNECTIONS:-"8 64"}
 OUT=${OUT:-target/bench-http.md}
 
 # The endpoints measured: name | method | path | body file ("-" for none) |
-# extra headers ("Name: value" pairs separated by ";"). Adding an endpoint,
-# such as external authorisation, is one more line, for example:
-#   "authz|GET|/v1/authz/chat|-|x-tenant-id: acme-eu;x-ai-feature: meeting_summary"
+# extra headers ("Name: value" pairs separated by ";"). Adding an endpoint
+# is one more line.
 ENDPOINTS=(
   "decisions|POST|/v1/decisions|benches/requests/decision.json|"
   "route|POST|/v1/route|benches/requests/route.json|"
+  "authz|GET|/v1/authz/v1/chat/completions|-|x-tenant-id: acme-eu;x-ai-feature: meeting_summary"
 )
 
 ensure_apt wrk curl

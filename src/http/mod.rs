@@ -42,7 +42,9 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use tokio::net::TcpListener;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -253,11 +255,27 @@ pub fn router(state: AppState) -> Router {
     router
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(RequestIds(Arc::new(
+            DecisionIds::new(),
+        ))))
         .with_state(state)
 }
 
 /// The span of one request: every log line of the request carries its id.
+/// Ids for requests that arrive without `x-request-id`, shaped like UUIDs.
+/// They come from the same kind of generator as decision ids: a UUID v4
+/// would ask the operating system for randomness on every request.
+#[derive(Clone)]
+struct RequestIds(Arc<DecisionIds>);
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        axum::http::HeaderValue::from_str(&self.0.next_id())
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let request_id = request
         .headers()
