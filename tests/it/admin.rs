@@ -3,12 +3,11 @@
 
 use aipdp::catalog::Catalog;
 use aipdp::diff::{Change, diff};
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::{Value, json};
 
 use crate::catalog_edits::{ZM_PLUS_REGIONS, edited};
-use crate::helpers::{codes, ids, settings, spawn_app, spawn_with};
+use crate::helpers::{aipdp, codes, file_with, ids, settings, spawn_app, spawn_with};
 
 fn rollout() -> String {
     edited(ZM_PLUS_REGIONS, "regions = [\"US\", \"EU\", \"SG\"]")
@@ -330,16 +329,6 @@ fn rolling_zm_plus_out_to_sg_changes_only_sg_decisions_which_gain_zm_plus() {
     // SG x {global, local} x {none, preferred, strict} x {no selection,
     // zmo, zm_plus, federated}, and the lion-sg profile.
     assert_eq!(d.impact.changed.len(), 2 * 3 * 4 + 1);
-}
-
-fn aipdp() -> Command {
-    Command::new(assert_cmd::cargo::cargo_bin!("aipdp"))
-}
-
-fn file_with(text: &str) -> tempfile::NamedTempFile {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), text).unwrap();
-    file
 }
 
 #[test]

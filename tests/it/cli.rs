@@ -1,19 +1,9 @@
 //! The `aipdp` binary: subcommands, output and exit codes.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
 use crate::catalog_edits::edited;
-
-fn aipdp() -> Command {
-    Command::new(assert_cmd::cargo::cargo_bin!("aipdp"))
-}
-
-fn file_with(text: &str) -> tempfile::NamedTempFile {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), text).unwrap();
-    file
-}
+use crate::helpers::{aipdp, file_with};
 
 #[test]
 fn check_accepts_the_builtin_catalog_and_runs_its_examples() {

@@ -117,3 +117,15 @@ pub fn codes(list: &Value) -> Vec<&str> {
         .map(|a| a.iter().filter_map(|r| r["code"].as_str()).collect())
         .unwrap_or_default()
 }
+
+/// The `aipdp` binary built for this test run.
+pub fn aipdp() -> assert_cmd::Command {
+    assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("aipdp"))
+}
+
+/// A temporary file holding `text`, removed when dropped.
+pub fn file_with(text: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    file
+}
