@@ -230,8 +230,11 @@ async fn shutdown_signal() {
 fn init_tracing(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log.level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour codes only for a terminal: log files and collectors get plain
+    // text, which is also cheaper to write on every decision.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = match settings.log.format {
         crate::config::LogFormat::Json => builder.json().try_init(),

@@ -124,11 +124,32 @@ impl<'c> GatewayAnswer<'c> {
 /// the normalised request. Equal tags mean the same decision, though the
 /// decision ids of the two answers differ.
 pub fn etag(catalog: &Catalog, normalised: &impl Serialize) -> String {
-    let mut hash = Sha256::new();
-    hash.update(catalog.digest.as_bytes());
-    hash.update([0]);
-    hash.update(serde_json::to_vec(normalised).unwrap_or_default());
-    let digest = hash.finalize();
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("W/\"{}-{hex}\"", catalog.version)
+    /// Feeds serialised JSON straight into the hash, without a buffer.
+    struct Digesting(Sha256);
+    impl std::io::Write for Digesting {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hash = Digesting(Sha256::new());
+    hash.0.update(catalog.digest.as_bytes());
+    hash.0.update([0]);
+    // Serialising answer and request types into a sink cannot fail.
+    let _ = serde_json::to_writer(&mut hash, normalised);
+    let digest = hash.0.finalize();
+    let mut tag = String::with_capacity(catalog.version.len() + 22);
+    tag.push_str("W/\"");
+    tag.push_str(&catalog.version);
+    tag.push('-');
+    for byte in &digest[..8] {
+        tag.push(char::from(HEX[usize::from(byte >> 4)]));
+        tag.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    tag.push('"');
+    tag
 }
