@@ -1,9 +1,9 @@
 # Build: the same cargo build the test command runs, in release mode.
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
-COPY src ./src
-COPY config ./config
+# The whole source tree (see .dockerignore): the manifest names benches,
+# examples and tests, and the binary embeds config/ and ui/.
+COPY . .
 RUN cargo build --release --locked --bin aipdp
 
 # Run: a small image with only the binary, as a non-root user.
