@@ -56,36 +56,29 @@ impl TestApp {
 
     /// POSTs JSON and returns the status and the parsed body.
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self
+        let request = self
             .client
             .post(self.url(path))
             .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("request sent");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body read");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+            .body(body.to_string());
+        parsed(request).await
     }
 
     /// GETs a path and returns the status and the parsed body.
     pub async fn get(&self, path: &str) -> (u16, Value) {
+        parsed(self.client.get(self.url(path))).await
+    }
+
+    /// GETs a path and returns its body as text (asserting 200).
+    pub async fn get_text(&self, path: &str) -> String {
         let response = self
             .client
             .get(self.url(path))
             .send()
             .await
             .expect("request sent");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body read");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.text().await.expect("body read")
     }
 
     /// POSTs a decision request and returns the decision (asserting 200).
@@ -94,6 +87,17 @@ impl TestApp {
         assert_eq!(status, 200, "decision failed: {body}");
         body
     }
+}
+
+/// Sends a request; the status and the body, parsed as JSON when it is.
+async fn parsed(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body read");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// The feature entry of a decision.

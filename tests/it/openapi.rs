@@ -16,15 +16,7 @@ fn committed_openapi_matches_the_code() {
 #[tokio::test]
 async fn the_service_serves_the_same_document() {
     let app = spawn_app().await;
-    let served = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let served = app.get_text("/openapi.json").await;
     assert_eq!(served, aipdp::http::openapi_json());
     let doc: serde_json::Value = serde_json::from_str(&served).unwrap();
     for path in [

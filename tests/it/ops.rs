@@ -261,15 +261,7 @@ async fn request_ids_are_honoured_or_made_and_always_returned() {
 
 /// The value of one sample of the metrics text, or 0 when absent.
 async fn sample(app: &TestApp, series: &str) -> f64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.get_text("/metrics").await;
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
         .map_or(0.0, |v| v.trim().parse().unwrap())
@@ -370,6 +362,11 @@ async fn status_shows_the_catalog_in_force_and_reload_needs_a_file() {
     let loaded = app.state.catalog();
     assert_eq!(status["catalog"]["version"], "2026-11-01.1");
     assert_eq!(status["catalog"]["source"], "test");
+    // The catalog's timeline, for a portal to draw.
+    let changelog = status["catalog"]["changelog"].as_array().unwrap();
+    assert_eq!(changelog.len(), 2);
+    assert_eq!(changelog[1]["version"], "2026-11-01.1");
+    assert_eq!(changelog[1]["date"], "2026-11-01");
     assert_eq!(status["catalog"]["digest"], &*loaded.catalog.digest);
     assert_eq!(
         status["catalog"]["changelog"].as_array().unwrap().len(),
