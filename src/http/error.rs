@@ -109,7 +109,7 @@ impl IntoResponse for Problem {
 
 /// Gives a problem body to error responses that have none, such as those
 /// of the router (404, 405) and of tower layers (408, 413).
-pub async fn problem_for_bare_errors(response: Response) -> Response {
+pub fn problem_for_bare_errors(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error())
         || response.headers().contains_key(header::CONTENT_TYPE)
@@ -146,7 +146,12 @@ pub async fn problem_for_bare_errors(response: Response) -> Response {
         _ => ("client-error", "Client error", "the request was refused"),
     };
     let mut problem = Problem::new(status, slug, title, detail).into_response();
+    // Keep the response's other headers (`Allow`, `Retry-After` ...), but
+    // not the length of the empty body it replaces.
     for (name, value) in response.headers() {
+        if name == header::CONTENT_LENGTH {
+            continue;
+        }
         problem
             .headers_mut()
             .entry(name)

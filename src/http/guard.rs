@@ -1,6 +1,6 @@
 //! Who may call, and how many at once.
 //!
-//! - [`authorize`]: bearer tokens. `/healthz`, `/readyz`, `/metrics` and
+//! - [`token_refusal`]: bearer tokens. `/healthz`, `/readyz`, `/metrics` and
 //!   `/openapi.json` are always open (probes and scrapers carry no
 //!   secrets); `/admin/...` needs an admin token and does not exist (404)
 //!   when none is configured; every other path needs an API token when
@@ -8,23 +8,22 @@
 //!   by default. A missing token is 401 with `WWW-Authenticate`; a token
 //!   that is not accepted is 403 with the same words whichever list it
 //!   missed, so a caller learns nothing about the configured tokens.
-//! - [`shed_load`]: at most `limits.max_concurrent_requests` requests at
+//! - [`admit`]: at most `limits.max_concurrent_requests` requests at
 //!   once; the next one is refused at once with 503 and `Retry-After`
 //!   rather than queued behind the others.
 //! - [`cors`]: the CORS layer, off unless origins are configured.
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 use super::AppState;
 use super::error::Problem;
+use super::metrics::InFlight;
 use crate::config::{Settings, Tokens};
 
 /// The configured tokens, kept only as SHA-256 digests.
@@ -86,25 +85,24 @@ fn is_admin(path: &str) -> bool {
     path == "/admin" || path.starts_with("/admin/")
 }
 
-/// Checks the bearer token a path needs; see the module docs.
-pub async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
+/// Checks the bearer token `path` needs (see the module docs): the
+/// refusal to answer with, or `None` to go on.
+pub fn token_refusal(state: &AppState, path: &str, headers: &HeaderMap) -> Option<Response> {
     let guard = &state.inner.guard;
     let accepted_tokens = if OPEN.contains(&path) {
-        return next.run(request).await;
+        return None;
     } else if is_admin(path) {
         if guard.admin.is_empty() {
-            return Problem::not_found("no such resource").into_response();
+            return Some(Problem::not_found("no such resource").into_response());
         }
         &guard.admin
     } else {
         if guard.api.is_empty() {
-            return next.run(request).await;
+            return None;
         }
         &guard.api
     };
-    let token = request
-        .headers()
+    let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
@@ -124,44 +122,54 @@ pub async fn authorize(State(state): State<AppState>, request: Request, next: Ne
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"aipdp\""),
             );
-            response
+            Some(response)
         }
-        Some(token) if accepted(token, accepted_tokens) => next.run(request).await,
-        Some(_) => Problem::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Forbidden",
-            "the bearer token is not accepted for this resource",
-        )
-        .into_response(),
+        Some(token) if accepted(token, accepted_tokens) => None,
+        Some(_) => Some(
+            Problem::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                "the bearer token is not accepted for this resource",
+            )
+            .into_response(),
+        ),
     }
 }
 
-/// Refuses a request with 503 and `Retry-After` when the concurrency limit
-/// is reached; probes and the metrics scrape are never refused, so a busy
+/// A request let in: holds its place under the concurrency limit and in
+/// the in-flight gauge until dropped. Probes and the scrape hold neither.
+pub struct Admission {
+    _held: Option<(OwnedSemaphorePermit, InFlight)>,
+}
+
+/// Lets a request to `path` in, or `None` when the concurrency limit is
+/// reached; probes and the metrics scrape are always let in, so a busy
 /// replica is not mistaken for a dead one.
-pub async fn shed_load(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if NEVER_SHED.contains(&request.uri().path()) {
-        return next.run(request).await;
+pub fn admit(state: &AppState, path: &str) -> Option<Admission> {
+    if NEVER_SHED.contains(&path) {
+        return Some(Admission { _held: None });
     }
-    let guard = &state.inner.guard;
-    let Ok(permit) = guard.permits.clone().try_acquire_owned() else {
-        state.metrics().shed();
-        let mut response = Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "overloaded",
-            "Overloaded",
-            "too many requests in progress; retry after the delay in `Retry-After`",
-        )
-        .into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, guard.retry_after.clone());
-        return response;
-    };
-    let _in_flight = state.metrics().in_flight();
-    let response = next.run(request).await;
-    drop(permit);
+    let permit = state.inner.guard.permits.clone().try_acquire_owned().ok()?;
+    Some(Admission {
+        _held: Some((permit, state.metrics().in_flight())),
+    })
+}
+
+/// The refusal of a request [`admit`] did not let in: 503 with
+/// `Retry-After`, counted as shed.
+pub fn overloaded(state: &AppState) -> Response {
+    state.metrics().shed();
+    let mut response = Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "overloaded",
+        "Overloaded",
+        "too many requests in progress; retry after the delay in `Retry-After`",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, state.inner.guard.retry_after.clone());
     response
 }
 

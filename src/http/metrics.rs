@@ -27,6 +27,7 @@ pub struct Metrics {
     request_duration: HistogramVec,
     in_flight: IntGauge,
     shed: IntCounter,
+    decision_log_dropped: IntCounter,
     catalog_info: IntGaugeVec,
     catalog_loaded: Gauge,
     reloads: IntCounterVec,
@@ -66,6 +67,10 @@ impl Metrics {
             "http_requests_shed_total",
             "Requests refused with 503 because the concurrency limit was reached.",
         )?;
+        let decision_log_dropped = IntCounter::new(
+            "decision_log_dropped_total",
+            "Decision-log lines dropped because standard error could not keep up.",
+        )?;
         let catalog_info = IntGaugeVec::new(
             Opts::new(
                 "catalog_info",
@@ -92,6 +97,7 @@ impl Metrics {
         registry.register(Box::new(request_duration.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(shed.clone()))?;
+        registry.register(Box::new(decision_log_dropped.clone()))?;
         registry.register(Box::new(catalog_info.clone()))?;
         registry.register(Box::new(catalog_loaded.clone()))?;
         registry.register(Box::new(reloads.clone()))?;
@@ -107,6 +113,7 @@ impl Metrics {
             request_duration,
             in_flight,
             shed,
+            decision_log_dropped,
             catalog_info,
             catalog_loaded,
             reloads,
@@ -141,6 +148,10 @@ impl Metrics {
 
     pub fn shed(&self) {
         self.shed.inc();
+    }
+
+    pub fn decision_log_dropped(&self) {
+        self.decision_log_dropped.inc();
     }
 
     /// Counts a request in flight until the guard is dropped.

@@ -17,10 +17,11 @@ pub mod authz;
 mod authzen;
 mod catalog;
 mod compare;
-mod deadline;
+mod decision_log;
 mod decisions;
 mod eligibility;
 pub mod error;
+mod front;
 mod gateway;
 mod guard;
 pub mod metrics;
@@ -30,21 +31,19 @@ pub mod reload;
 mod serve;
 mod ui;
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use tokio::net::TcpListener;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower::{Service, ServiceBuilder};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -228,66 +227,37 @@ pub fn openapi_json() -> String {
 
 /// The whole service: routes, limits, tokens and the problem contract.
 ///
-/// Layers, from the outside in: request id (honour `x-request-id` or make
-/// one, and return it), the trace span carrying that id, CORS when
-/// configured, problem bodies for bare errors, load shedding, tokens, the
-/// request timeout, the body limit, and per route the latency histogram.
-pub fn router(state: AppState) -> Router {
+/// From the outside in: CORS when configured, the [`front`] door (request
+/// id, load shedding, tokens, the request deadline, problem bodies for bare
+/// errors), the body limit, the router, and per route the latency
+/// histogram. The outer layers wrap the router once rather than every
+/// route, so a request does not clone and box them again.
+pub fn router(
+    state: AppState,
+) -> impl Service<
+    axum::http::Request<hyper::body::Incoming>,
+    Response = axum::response::Response,
+    Error = Infallible,
+    Future: Send,
+> + Clone
++ Send
++ 'static {
     let limits = state.settings().limits.clone();
+    let cors = guard::cors(state.settings());
     let (router, _) = api().split_for_parts();
-    let mut router = router
+    let router = router
         .route_layer(from_fn_with_state(state.clone(), metrics::track_request))
         .merge(ui::routes())
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(
-            Duration::from_millis(limits.request_timeout_ms),
-            deadline::deadline,
-        ))
-        .layer(from_fn_with_state(state.clone(), guard::authorize))
-        .layer(from_fn_with_state(state.clone(), guard::shed_load))
-        .layer(axum::middleware::map_response(
-            error::problem_for_bare_errors,
-        ));
-    if let Some(cors) = guard::cors(state.settings()) {
-        router = router.layer(cors);
-    }
-    router
-        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(RequestIds(Arc::new(
-            DecisionIds::new(),
-        ))))
-        .with_state(state)
-}
-
-/// The span of one request: every log line of the request carries its id.
-/// Ids for requests that arrive without `x-request-id`, shaped like UUIDs.
-/// They come from the same kind of generator as decision ids: a UUID v4
-/// would ask the operating system for randomness on every request.
-#[derive(Clone)]
-struct RequestIds(Arc<DecisionIds>);
-
-impl MakeRequestId for RequestIds {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        axum::http::HeaderValue::from_str(&self.0.next_id())
-            .ok()
-            .map(RequestId::new)
-    }
-}
-
-fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    let request_id = request
-        .headers()
-        .get(observe::REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    tracing::info_span!(
-        "request",
-        method = %request.method(),
-        path = %request.uri().path(),
-        request_id,
-    )
+        .with_state(state.clone());
+    ServiceBuilder::new()
+        .map_request(|request: axum::http::Request<hyper::body::Incoming>| {
+            request.map(axum::body::Body::new)
+        })
+        .option_layer(cors)
+        .layer(from_fn_with_state(state, front::front_door))
+        .service(router)
 }
 
 /// A bound, not yet running server.
@@ -355,6 +325,7 @@ impl Application {
         };
         let app = router(self.state);
         let served = serve::serve(self.listener, app, timeouts, shutdown).await;
+        decision_log::flush();
         for task in reloaders {
             task.abort();
         }

@@ -2,10 +2,11 @@
 //! counters, from one call, [`record_decision`], that every decision
 //! handler makes once per decision it answers.
 //!
-//! The log line goes to the `aipdp::decision` target (JSON when
-//! `log.format = "json"`) and carries ids and codes only: never the tenant
-//! object, the request body or a token. Volume is controlled by
-//! `log.decision_sample_rate` and `log.decisions_deny_only`.
+//! The log line is written by [`decision_log`] in the shape of the
+//! `aipdp::decision` tracing target (JSON when `log.format = "json"`) and
+//! carries ids and codes only: never the tenant object, the request body or
+//! a token. Volume is controlled by `log.decision_sample_rate` and
+//! `log.decisions_deny_only`.
 
 use std::convert::Infallible;
 use std::time::Instant;
@@ -13,18 +14,15 @@ use std::time::Instant;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use super::AppState;
+use super::{AppState, decision_log};
 use crate::catalog::Catalog;
 use crate::engine::{Decision, Outcome};
 
 /// The tracing target of decision-log lines.
 pub const DECISION_TARGET: &str = "aipdp::decision";
 
-/// The header that carries a request's id in and out.
-pub const REQUEST_ID: &str = "x-request-id";
-
 /// What a decision handler knows about its request before it decides: the
-/// request id (set by the request-id layer) and when handling began.
+/// request id (set by the front door) and when handling began.
 #[derive(Debug, Clone)]
 pub struct DecisionContext {
     pub request_id: String,
@@ -37,7 +35,7 @@ impl<S: Send + Sync> FromRequestParts<S> for DecisionContext {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let request_id = parts
             .headers
-            .get(REQUEST_ID)
+            .get(&super::front::REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
@@ -92,45 +90,32 @@ pub fn record_decision(
     {
         return;
     }
-    let features = join(
-        decision
-            .features
-            .iter()
-            .map(|f| &*catalog.feature(f.feature).id),
-    );
-    // Decision-level reasons, then each refused feature's reason.
-    let reasons = join(
-        decision
-            .reasons
-            .iter()
-            .chain(decision.features.iter().filter_map(|f| f.refusal.as_ref()))
-            .map(|r| r.code()),
-    );
-    tracing::info!(
-        target: DECISION_TARGET,
+    if !tracing::enabled!(target: DECISION_TARGET, tracing::Level::INFO) {
+        return;
+    }
+    let line = decision_log::Line {
         decision_id,
-        request_id = %context.request_id,
-        tenant_id = decision.tenant.id.as_deref().unwrap_or(""),
-        endpoint = endpoint.as_str(),
-        features = %features,
+        request_id: &context.request_id,
+        tenant_id: decision.tenant.id.as_deref().unwrap_or(""),
+        endpoint: endpoint.as_str(),
         outcome,
         mode,
-        reasons = %reasons,
-        catalog_version = &*catalog.version,
-        latency_us = u64::try_from(context.started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        "decision"
-    );
-}
-
-fn join<'a>(items: impl Iterator<Item = &'a str>) -> String {
-    let mut out = String::new();
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(item);
+        catalog_version: &catalog.version,
+        latency_us: u64::try_from(context.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    };
+    let features = decision
+        .features
+        .iter()
+        .map(|f| &*catalog.feature(f.feature).id);
+    // Decision-level reasons, then each refused feature's reason.
+    let reasons = decision
+        .reasons
+        .iter()
+        .chain(decision.features.iter().filter_map(|f| f.refusal.as_ref()))
+        .map(|r| r.code());
+    if !decision_log::write(log.format, &line, features, reasons) {
+        state.metrics().decision_log_dropped();
     }
-    out
 }
 
 /// Whether this decision falls in the logged share `rate`.

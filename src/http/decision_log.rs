@@ -1,0 +1,331 @@
+//! The decision log's writer: lines are formatted on the request's thread
+//! into a shared buffer, and a thread of their own writes the buffer to
+//! standard error every [`FLUSH_INTERVAL`], one system call for many lines.
+//!
+//! Written here rather than through the tracing subscriber: formatting a
+//! line there and writing it unbuffered cost more per decision than
+//! deciding and answering together. The lines keep the subscriber's shape
+//! (`log.format`: the same JSON object, or the same plain-text line), go to
+//! the same stream, and still obey `log.level`'s filter on the
+//! `aipdp::decision` target.
+//!
+//! The buffer is bounded: when standard error cannot keep up and
+//! [`MAX_PENDING`] bytes wait, further lines are dropped and counted
+//! (`aipdp_decision_log_dropped_total`) rather than slowing answers down or
+//! growing without end. [`flush`] writes what waits, at shutdown.
+
+use std::io::Write;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use crate::config::LogFormat;
+
+/// How long a line may wait before it is written.
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Most bytes that may wait for the writer; lines beyond are dropped.
+pub const MAX_PENDING: usize = 4 << 20;
+
+/// One decision-log line's values.
+#[derive(Debug, Clone, Copy)]
+pub struct Line<'a> {
+    pub decision_id: &'a str,
+    pub request_id: &'a str,
+    pub tenant_id: &'a str,
+    pub endpoint: &'a str,
+    pub outcome: &'a str,
+    pub mode: &'a str,
+    pub catalog_version: &'a str,
+    pub latency_us: u64,
+}
+
+/// Lines waiting for the writer thread.
+static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+static WRITER: OnceLock<()> = OnceLock::new();
+
+/// Appends a line; `features` and `reasons` are written comma-separated.
+/// Returns false when the line was dropped because the buffer is full.
+pub fn write<'a>(
+    format: LogFormat,
+    line: &Line<'_>,
+    features: impl Iterator<Item = &'a str>,
+    reasons: impl Iterator<Item = &'a str>,
+) -> bool {
+    WRITER.get_or_init(start_writer);
+    let now = SystemTime::now();
+    let Ok(mut pending) = PENDING.lock() else {
+        return false;
+    };
+    if pending.len() >= MAX_PENDING {
+        return false;
+    }
+    let out = &mut *pending;
+    match format {
+        LogFormat::Json => json_line(out, now, line, features, reasons),
+        LogFormat::Text => text_line(out, now, line, features, reasons),
+    }
+    true
+}
+
+/// Writes every waiting line now.
+pub fn flush() {
+    let taken = match PENDING.lock() {
+        Ok(mut pending) => std::mem::take(&mut *pending),
+        Err(_) => return,
+    };
+    if !taken.is_empty() {
+        let _ = std::io::stderr().lock().write_all(&taken);
+    }
+}
+
+fn start_writer() {
+    let spawned = std::thread::Builder::new()
+        .name("aipdp-decision-log".into())
+        .spawn(|| {
+            let mut spare = Vec::new();
+            loop {
+                std::thread::sleep(FLUSH_INTERVAL);
+                if let Ok(mut pending) = PENDING.lock() {
+                    std::mem::swap(&mut *pending, &mut spare);
+                }
+                if !spare.is_empty() {
+                    // Nowhere to report a failed write to standard error.
+                    let _ = std::io::stderr().lock().write_all(&spare);
+                    spare.clear();
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        // Lines then wait for `flush` at shutdown, up to the bound.
+        tracing::error!(%error, "cannot start the decision-log writer");
+    }
+}
+
+fn json_line<'a>(
+    out: &mut Vec<u8>,
+    now: SystemTime,
+    line: &Line<'_>,
+    features: impl Iterator<Item = &'a str>,
+    reasons: impl Iterator<Item = &'a str>,
+) {
+    out.extend_from_slice(b"{\"timestamp\":\"");
+    timestamp(out, now);
+    out.extend_from_slice(b"\",\"level\":\"INFO\",\"fields\":{\"message\":\"decision\"");
+    let field = |out: &mut Vec<u8>, name: &str, value: &str| {
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+        json_string(out, value);
+    };
+    field(out, "decision_id", line.decision_id);
+    field(out, "request_id", line.request_id);
+    field(out, "tenant_id", line.tenant_id);
+    field(out, "endpoint", line.endpoint);
+    out.extend_from_slice(b",\"features\":");
+    json_joined(out, features);
+    field(out, "outcome", line.outcome);
+    field(out, "mode", line.mode);
+    out.extend_from_slice(b",\"reasons\":");
+    json_joined(out, reasons);
+    field(out, "catalog_version", line.catalog_version);
+    let _ = writeln!(
+        out,
+        ",\"latency_us\":{}}},\"target\":\"aipdp::decision\"}}",
+        line.latency_us
+    );
+}
+
+fn text_line<'a>(
+    out: &mut Vec<u8>,
+    now: SystemTime,
+    line: &Line<'_>,
+    features: impl Iterator<Item = &'a str>,
+    reasons: impl Iterator<Item = &'a str>,
+) {
+    timestamp(out, now);
+    out.extend_from_slice(b"  INFO aipdp::decision: decision decision_id=");
+    out.extend_from_slice(line.decision_id.as_bytes());
+    // Values a client chose are quoted and escaped; the rest are ids and
+    // codes of the catalog and the service.
+    out.extend_from_slice(b" request_id=");
+    json_string(out, line.request_id);
+    out.extend_from_slice(b" tenant_id=");
+    json_string(out, line.tenant_id);
+    out.extend_from_slice(b" endpoint=");
+    out.extend_from_slice(line.endpoint.as_bytes());
+    out.extend_from_slice(b" features=");
+    joined(out, features);
+    out.extend_from_slice(b" outcome=");
+    out.extend_from_slice(line.outcome.as_bytes());
+    out.extend_from_slice(b" mode=");
+    out.extend_from_slice(line.mode.as_bytes());
+    out.extend_from_slice(b" reasons=");
+    joined(out, reasons);
+    out.extend_from_slice(b" catalog_version=");
+    out.extend_from_slice(line.catalog_version.as_bytes());
+    let _ = writeln!(out, " latency_us={}", line.latency_us);
+}
+
+fn json_string(out: &mut Vec<u8>, value: &str) {
+    out.push(b'"');
+    escaped(out, value);
+    out.push(b'"');
+}
+
+fn json_joined<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a str>) {
+    out.push(b'"');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        escaped(out, item);
+    }
+    out.push(b'"');
+}
+
+/// `value` as the inside of a JSON string.
+fn escaped(out: &mut Vec<u8>, value: &str) {
+    for &byte in value.as_bytes() {
+        match byte {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0..0x20 => {
+                let _ = write!(out, "\\u{byte:04x}");
+            }
+            _ => out.push(byte),
+        }
+    }
+}
+
+fn joined<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a str>) {
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(item.as_bytes());
+    }
+}
+
+/// `now` as RFC 3339 UTC with microseconds, as the tracing subscriber
+/// writes it: `2026-11-23T04:52:30.595124Z`.
+fn timestamp(out: &mut Vec<u8>, now: SystemTime) {
+    let since = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = since.as_secs();
+    let (year, month, day) = civil_from_days(seconds / 86_400);
+    let of_day = seconds % 86_400;
+    let _ = write!(
+        out,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60,
+        since.subsec_micros()
+    );
+}
+
+/// Days since 1970-01-01 as a (year, month, day) of the proleptic Gregorian
+/// calendar (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: u64, micros: u32) -> String {
+        let mut out = Vec::new();
+        timestamp(
+            &mut out,
+            SystemTime::UNIX_EPOCH + Duration::new(seconds, micros * 1000),
+        );
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_microseconds() {
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(at(951_782_400, 1), "2000-02-29T00:00:00.000001Z");
+        assert_eq!(at(1_795_409_550, 595_124), "2026-11-23T04:52:30.595124Z");
+        assert_eq!(at(4_107_542_399, 999_999), "2100-02-28T23:59:59.999999Z");
+    }
+
+    fn line() -> Line<'static> {
+        Line {
+            decision_id: "d-1",
+            request_id: "req \"7\"",
+            tenant_id: "acme-eu",
+            endpoint: "decisions",
+            outcome: "partial",
+            mode: "zm_plus",
+            catalog_version: "2026-11-01.1",
+            latency_us: 276,
+        }
+    }
+
+    #[test]
+    fn json_lines_are_the_subscriber_shape_and_escape_client_values() {
+        let mut out = Vec::new();
+        json_line(
+            &mut out,
+            SystemTime::UNIX_EPOCH,
+            &line(),
+            ["meeting_summary", "web_search_answers"].into_iter(),
+            ["default_mode", "feature_not_in_mode"].into_iter(),
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.ends_with('\n'));
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({
+                "timestamp": "1970-01-01T00:00:00.000000Z",
+                "level": "INFO",
+                "fields": {
+                    "message": "decision",
+                    "decision_id": "d-1",
+                    "request_id": "req \"7\"",
+                    "tenant_id": "acme-eu",
+                    "endpoint": "decisions",
+                    "features": "meeting_summary,web_search_answers",
+                    "outcome": "partial",
+                    "mode": "zm_plus",
+                    "reasons": "default_mode,feature_not_in_mode",
+                    "catalog_version": "2026-11-01.1",
+                    "latency_us": 276
+                },
+                "target": "aipdp::decision"
+            })
+        );
+    }
+
+    #[test]
+    fn text_lines_are_one_line_of_key_values() {
+        let mut out = Vec::new();
+        text_line(
+            &mut out,
+            SystemTime::UNIX_EPOCH,
+            &line(),
+            ["meeting_summary"].into_iter(),
+            std::iter::empty(),
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "1970-01-01T00:00:00.000000Z  INFO aipdp::decision: decision decision_id=d-1 \
+             request_id=\"req \\\"7\\\"\" tenant_id=\"acme-eu\" endpoint=decisions \
+             features=meeting_summary outcome=partial mode=zm_plus reasons= \
+             catalog_version=2026-11-01.1 latency_us=276\n"
+        );
+    }
+}
