@@ -6,9 +6,14 @@
 # pinned to one core and wrk on the other, once unpinned. Prints a markdown
 # report: throughput, server CPU time per request (from /proc), p50/p99
 # latency, resident memory, start-up time and 100,000-profile catalog load.
+# For POST /v1/route a general-purpose PDP joins the same rounds: Cerbos,
+# from its npm package, answering the same decision as a resource policy
+# (benches/cerbos) over its POST /api/check/resources.
 #
 # Environment: ROUNDS (3), DURATION seconds per run (5), CONNECTIONS ("8 64"),
-# OUT (file for the report, also printed). Bounded: about 6 minutes with the
+# OUT (file for the report, also printed), CERBOS (1; 0 leaves Cerbos out),
+# CERBOS_LOG_LEVEL (info, Cerbos's default), AIPDP_BIN and FLOOR_BIN (use
+# these binaries instead of building them). Bounded: about 8 minutes with the
 # defaults. Not part of scripts/test.sh. See docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +24,11 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-"8 64"}
 OUT=${OUT:-target/bench-http.md}
+CERBOS=${CERBOS:-1}
+CERBOS_LOG_LEVEL=${CERBOS_LOG_LEVEL:-info}
+# The Cerbos release whose server binary its npm package for x86_64 Linux
+# ships (the package is named after the platform).
+CERBOS_VERSION=0.55.0
 
 # The endpoints measured: name | method | path | body file ("-" for none) |
 # extra headers ("Name: value" pairs separated by ";"). Adding an endpoint
@@ -28,15 +38,39 @@ ENDPOINTS=(
   "route|POST|/v1/route|benches/requests/route.json|"
   "authz|GET|/v1/authz/v1/chat/completions|-|x-tenant-id: acme-eu;x-ai-feature: meeting_summary"
 )
+# The endpoint Cerbos is compared on, and the request that asks Cerbos the
+# same question (benches/cerbos/README.md).
+CERBOS_ENDPOINT=route
+CERBOS_PATH=/api/check/resources
+CERBOS_BODY=benches/cerbos/check.json
 
 ensure_apt wrk curl
 load_before=$(cut -d" " -f1-3 /proc/loadavg)
 [ "$(nproc)" -ge 2 ] || { echo "bench-http: needs at least 2 cores to pin" >&2; exit 1; }
 
-echo "building release binaries" >&2
-cargo build --release --locked --quiet --bin aipdp --example floor
-AIPDP=target/release/aipdp
-FLOOR=target/release/examples/floor
+AIPDP=${AIPDP_BIN:-target/release/aipdp}
+FLOOR=${FLOOR_BIN:-target/release/examples/floor}
+build=()
+[ -n "${AIPDP_BIN:-}" ] || build+=(--bin aipdp)
+[ -n "${FLOOR_BIN:-}" ] || build+=(--example floor)
+if [ ${#build[@]} -gt 0 ]; then
+  echo "building release binaries" >&2
+  cargo build --release --locked --quiet "${build[@]}"
+fi
+for bin in "$AIPDP" "$FLOOR"; do
+  [ -x "$bin" ] || { echo "bench-http: $bin is not an executable" >&2; exit 1; }
+done
+# aipdp reads AIPDP_* variables as settings and refuses unknown ones.
+unset AIPDP_BIN
+
+if [ "$CERBOS" != 0 ]; then
+  [ "$(uname -m)" = x86_64 ] || { echo "bench-http: Cerbos is pinned for x86_64 only; CERBOS=0 leaves it out" >&2; exit 1; }
+  cerbos_pkg=@cerbos/cerbos-linux-x64
+  ensure_npm "$cerbos_pkg@$CERBOS_VERSION"
+  CERBOS_SERVER="node_modules/$cerbos_pkg/${cerbos_pkg#@cerbos/}"
+  # Fails on a policy that does not compile.
+  "$CERBOS_SERVER" compile benches/cerbos/policies >/dev/null
+fi
 
 work=$(mktemp -d)
 pids=()
@@ -47,9 +81,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_ready() { # PORT
+wait_ready() { # PORT [PATH]
   for _ in $(seq 1 500); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$1/readyz" 2>/dev/null && return 0
+    curl -fsS -o /dev/null "http://127.0.0.1:$1${2:-/readyz}" 2>/dev/null && return 0
     sleep 0.01
   done
   echo "bench-http: server on port $1 did not become ready" >&2
@@ -84,6 +118,44 @@ for spec in "${ENDPOINTS[@]}"; do
 done
 kill "$capture_pid"
 wait "$capture_pid" 2>/dev/null || true
+printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = [==[%s]==]\n' \
+  "$(cat "$CERBOS_BODY")" >"$work/cerbos.lua"
+
+start_cerbos() { # PORT [taskset arguments...]
+  local port=$1 grpc
+  shift
+  # Cerbos always serves gRPC as well: give it a free port of its own.
+  grpc=$(free_port)
+  CERBOS_NO_TELEMETRY=1 "$@" "$CERBOS_SERVER" server --config=benches/cerbos/config.yaml \
+    --log-level="$CERBOS_LOG_LEVEL" \
+    --set=server.httpListenAddr="127.0.0.1:$port" --set=server.grpcListenAddr="127.0.0.1:$grpc" \
+    >>"$work/cerbos.log" 2>&1 &
+}
+
+# Cerbos must decide the benchmark request as aipdp does: allowed, under the
+# same mode, to the same provider and model.
+if [ "$CERBOS" != 0 ]; then
+  port=$(free_port)
+  start_cerbos "$port"
+  cerbos_check_pid=$!
+  pids+=("$cerbos_check_pid")
+  wait_ready "$port" /_cerbos/health
+  curl -sS -H 'content-type: application/json' --data-binary "@$CERBOS_BODY" \
+    -o "$work/cerbos.answer" "http://127.0.0.1:$port$CERBOS_PATH"
+  kill "$cerbos_check_pid"
+  wait "$cerbos_check_pid" 2>/dev/null || true
+  python3 - "$work/$CERBOS_ENDPOINT.answer" "$work/cerbos.answer" <<'EOF'
+import json, sys
+ours = json.load(open(sys.argv[1]))
+theirs = json.load(open(sys.argv[2]))["results"][0]
+out = theirs["outputs"][0]["val"]
+route = ours["route"] or {}
+a = (ours["allow"], ours["mode"], route.get("provider"), route.get("model"))
+c = (theirs["actions"]["invoke"] == "EFFECT_ALLOW", out.get("mode") or None, out.get("provider"), out.get("model"))
+if a != c:
+    sys.exit(f"bench-http: Cerbos decides {c}, aipdp {a}")
+EOF
+fi
 
 cpu_ticks() { # PID -> utime + stime of every thread, in clock ticks
   awk '{print $14 + $15}' "/proc/$1/stat"
@@ -104,22 +176,34 @@ start_servers() { # PLACEMENT
   "${pin[@]}" "$FLOOR" --listen "127.0.0.1:${server_port[floor]}" "${floor_answers[@]}" >"$work/floor.log" 2>&1 &
   server_pid[floor]=$!
   pids+=("$!")
+  if [ "$CERBOS" != 0 ]; then
+    server_port[cerbos]=$(free_port)
+    start_cerbos "${server_port[cerbos]}" "${pin[@]}"
+    server_pid[cerbos]=$!
+    pids+=("$!")
+    wait_ready "${server_port[cerbos]}" /_cerbos/health
+  fi
   wait_ready "${server_port[aipdp]}"
   wait_ready "${server_port[floor]}"
 }
 
 stop_servers() {
-  for s in aipdp floor; do
+  for s in "${!server_pid[@]}"; do
     kill "${server_pid[$s]}" 2>/dev/null || true
     wait "${server_pid[$s]}" 2>/dev/null || true
   done
 }
 
 run_wrk() { # PLACEMENT SERVER ENDPOINT PATH CONNS SECONDS -> wrk output on stdout
-  local gen=(wrk -t2) conns=$5
+  local gen=(wrk -t2) conns=$5 lua="$work/$3.lua" path=$4
   [ "$1" = pinned ] && gen=(taskset -c 1 wrk -t1)
-  "${gen[@]}" -c "$conns" -d "${6}s" --latency -s "$work/$3.lua" \
-    "http://127.0.0.1:${server_port[$2]}$4"
+  # Cerbos is asked the same question in its own request format.
+  if [ "$2" = cerbos ]; then
+    lua="$work/cerbos.lua"
+    path=$CERBOS_PATH
+  fi
+  "${gen[@]}" -c "$conns" -d "${6}s" --latency -s "$lua" \
+    "http://127.0.0.1:${server_port[$2]}$path"
 }
 
 ms() { # wrk latency such as 812.00us, 1.20ms or 1.01s -> milliseconds
@@ -137,14 +221,16 @@ for placement in pinned unpinned; do
   start_servers "$placement"
   for spec in "${ENDPOINTS[@]}"; do
     IFS='|' read -r name _ path _ _ <<<"$spec"
+    contenders=(aipdp floor)
+    if [ "$CERBOS" != 0 ] && [ "$name" = "$CERBOS_ENDPOINT" ]; then contenders+=(cerbos); fi
     for conns in $CONNECTIONS; do
-      # Warm both up once (connections, caches, the allocator's pools).
-      for s in aipdp floor; do run_wrk "$placement" "$s" "$name" "$path" "$conns" 1 >/dev/null; done
+      # Warm each up once (connections, caches, the allocator's pools).
+      for s in "${contenders[@]}"; do run_wrk "$placement" "$s" "$name" "$path" "$conns" 1 >/dev/null; done
       for round in $(seq 1 "$ROUNDS"); do
-        # Alternate which server goes first, so drift favours neither.
-        order="aipdp floor"
-        [ $((round % 2)) -eq 0 ] && order="floor aipdp"
-        for s in $order; do
+        # Alternate the order (forwards, backwards), so drift favours none.
+        order=("${contenders[@]}")
+        [ $((round % 2)) -eq 0 ] && mapfile -t order < <(printf '%s\n' "${contenders[@]}" | tac)
+        for s in "${order[@]}"; do
           pid=${server_pid[$s]}
           before=$(cpu_ticks "$pid")
           out=$(run_wrk "$placement" "$s" "$name" "$path" "$conns" "$DURATION")
@@ -170,7 +256,9 @@ for placement in pinned unpinned; do
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/${server_pid[aipdp]}/status")
   hwm=$(awk '/^VmHWM/ {print $2}' "/proc/${server_pid[aipdp]}/status")
   floor_hwm=$(awk '/^VmHWM/ {print $2}' "/proc/${server_pid[floor]}/status")
-  echo -e "$placement\t$rss\t$hwm\t$floor_hwm" >>"$work/memory.tsv"
+  cerbos_hwm=-
+  [ "$CERBOS" != 0 ] && cerbos_hwm=$(awk '/^VmHWM/ {print $2}' "/proc/${server_pid[cerbos]}/status")
+  echo -e "$placement\t$rss\t$hwm\t$floor_hwm\t$cerbos_hwm" >>"$work/memory.tsv"
   [ "$hwm" -gt "$rss_peak" ] && rss_peak=$hwm
   stop_servers
 done
@@ -253,12 +341,22 @@ print("| endpoint | placement | conns | throughput aipdp/floor (target >= 0.90) 
 print("|---|---|---|---|---|")
 for name, placement, conns, t, c in ratios:
     print(f"| {name} | {placement} | {conns} | {t:.3f} {'met' if t >= 0.9 else 'NOT met'} | {c:.3f} {'met' if c <= 1.15 else 'NOT met'} |")
+cerbos = sorted((k for k in by if k[3] == "cerbos"), key=lambda k: (k[1], k[0], k[2]))
+if cerbos:
+    print()
+    print("| endpoint | placement | conns | throughput aipdp/cerbos | CPU per request aipdp/cerbos |")
+    print("|---|---|---|---|---|")
+    for placement, name, conns, _ in cerbos:
+        ours, theirs = by[(placement, name, conns, "aipdp")], by[(placement, name, conns, "cerbos")]
+        print(f"| {name} | {placement} | {conns} | {col(ours,0)[0] / col(theirs,0)[0]:.3f} | {col(ours,1)[0] / col(theirs,1)[0]:.3f} |")
 print()
-print("| placement | aipdp VmRSS after load | aipdp VmHWM | floor VmHWM |")
-print("|---|---|---|---|")
+def mib(kib):
+    return "-" if kib == "-" else f"{int(kib)/1024:.1f} MiB"
+print("| placement | aipdp VmRSS after load | aipdp VmHWM | floor VmHWM | cerbos VmHWM |")
+print("|---|---|---|---|---|")
 for l in open(sys.argv[2]):
-    placement, rss, hwm, fhwm = l.split()
-    print(f"| {placement} | {int(rss)/1024:.1f} MiB | {int(hwm)/1024:.1f} MiB | {int(fhwm)/1024:.1f} MiB |")
+    placement, rss, hwm, fhwm, chwm = l.split()
+    print(f"| {placement} | {mib(rss)} | {mib(hwm)} | {mib(fhwm)} | {mib(chwm)} |")
 print()
 print("| start-up, exec to first answered /readyz (median of 5, range) | ms |")
 print("|---|---|")
@@ -274,6 +372,10 @@ EOF
     "load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), ${ROUNDS} alternating rounds of ${DURATION}s per row (median and range)," \
     "load phase ${load_seconds}s. pinned: server on core 0, wrk -t1 on core 1; unpinned: no affinity, wrk -t2."
+  if [ "$CERBOS" != 0 ]; then
+    echo "cerbos: Cerbos $CERBOS_VERSION ($cerbos_pkg), policy benches/cerbos/policies, log level $CERBOS_LOG_LEVEL, audit off;" \
+      "POST $CERBOS_PATH with $CERBOS_BODY in the $CERBOS_ENDPOINT rows, its answer checked against aipdp's."
+  fi
   echo
   echo "$report"
 } | tee "$OUT"

@@ -37,18 +37,32 @@ ensure_venv() {
 }
 
 # ensure_npm PACKAGE_SPEC... : npm packages in the project's node_modules.
+# The project has no package.json, and `npm install` removes every package
+# that none names, so each install also names again the packages earlier
+# calls installed (listed in node_modules/.ensure_npm) that are still there.
 ensure_npm() {
   local root
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  local missing=()
+  local missing=() wanted=()
   for spec in "$@"; do
     local name="${spec%@*}"
     [ -z "$name" ] && name="$spec"
+    wanted+=("$name")
     [ -d "$root/node_modules/$name" ] || missing+=("$spec")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
+  local record="$root/node_modules/.ensure_npm" kept=()
+  if [ -f "$record" ]; then
+    while read -r spec; do
+      local name="${spec%@*}"
+      [ -z "$name" ] && name="$spec"
+      [[ " ${wanted[*]} " == *" $name "* ]] && continue
+      [ -d "$root/node_modules/$name" ] && kept+=("$spec")
+    done <"$record"
+  fi
   echo "installing npm packages: ${missing[*]}"
-  (cd "$root" && npm install --no-save --no-audit --no-fund --silent "${missing[@]}")
+  (cd "$root" && npm install --no-save --no-audit --no-fund --silent "${kept[@]}" "$@")
+  printf '%s\n' "${kept[@]}" "$@" >"$record"
 }
 
 # free_port : an unused loopback TCP port.
