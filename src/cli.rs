@@ -318,7 +318,9 @@ fn decide_once(request: Option<&Path>, catalog: Option<&Path>) -> u8 {
         DecisionIds::new().next_id(),
         request.explain,
     );
-    match serde_json::to_string_pretty(&body) {
+    // Through a `Value`, so the parts rendered at catalog load are
+    // indented like the rest.
+    match serde_json::to_value(&body).and_then(|v| serde_json::to_string_pretty(&v)) {
         Ok(json) => {
             if !write_stdout("decide", &(json + "\n")) {
                 return exit::SOFTWARE;

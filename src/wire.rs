@@ -6,10 +6,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use crate::catalog::{
-    Catalog, FieldError, Obligation, ObligationKind, OfferedProvider, Processing, Route,
+    Catalog, FieldError, Obligation, ObligationKind, OfferedProvider, Processing, Provider, Route,
 };
 use crate::engine::{Decision, FeatureOutcome, ModeView, Outcome, Reason};
 
@@ -91,6 +92,32 @@ impl From<Outcome> for OutcomeBody {
     }
 }
 
+/// Part of an answer that depends on the catalog alone (a route, an
+/// offered provider, an obligation): serialised as the JSON rendered once
+/// when the catalog was compiled, so answers copy it instead of escaping
+/// the same strings on every request. `value` is the same part as fields,
+/// for code that reads them. Fields holding one carry `value_type` so the
+/// API document shows `T`'s schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Rendered<'a, T> {
+    pub value: T,
+    json: &'a RawValue,
+}
+
+impl<T> Serialize for Rendered<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(serializer)
+    }
+}
+
+/// `value` as compact JSON, kept for [`Rendered`].
+///
+/// # Errors
+/// When `value` does not serialise, which no answer type does.
+pub fn render(value: &impl Serialize) -> Result<Box<RawValue>, serde_json::Error> {
+    serde_json::value::to_raw_value(value)
+}
+
 /// A reason: a stable code and a sentence.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReasonBody {
@@ -133,6 +160,15 @@ impl<'a> From<&'a Obligation> for ObligationBody<'a> {
     }
 }
 
+impl<'a> ObligationBody<'a> {
+    pub fn rendered(o: &'a Obligation) -> Rendered<'a, ObligationBody<'a>> {
+        Rendered {
+            value: o.into(),
+            json: o.answer_json.raw(),
+        }
+    }
+}
+
 /// Where a feature is sent.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RouteBody<'a> {
@@ -158,14 +194,26 @@ pub struct RouteBody<'a> {
 
 impl<'a> RouteBody<'a> {
     pub fn new(catalog: &'a Catalog, route: &'a Route) -> RouteBody<'a> {
+        RouteBody::of(&catalog.provider(route.provider).id, route)
+    }
+
+    /// `route` of the provider whose id is `provider`.
+    pub fn of(provider: &'a str, route: &'a Route) -> RouteBody<'a> {
         RouteBody {
-            provider: &catalog.provider(route.provider).id,
+            provider,
             model: &route.model,
             processing_region: &route.processing_region,
             platform: route.platform.as_deref(),
             endpoint: route.endpoint.as_deref(),
             provider_model: route.provider_model.as_deref(),
             params: CallParams(&route.params),
+        }
+    }
+
+    pub fn rendered(catalog: &'a Catalog, route: &'a Route) -> Rendered<'a, RouteBody<'a>> {
+        Rendered {
+            value: RouteBody::new(catalog, route),
+            json: route.answer_json.raw(),
         }
     }
 }
@@ -205,12 +253,26 @@ pub struct ProviderBody<'a> {
 
 impl<'a> ProviderBody<'a> {
     pub fn new(catalog: &'a Catalog, offered: &'a OfferedProvider) -> ProviderBody<'a> {
-        let provider = catalog.provider(offered.provider);
+        ProviderBody::of(catalog.provider(offered.provider), offered)
+    }
+
+    /// `offered`, an offering's entry for `provider`.
+    pub fn of(provider: &'a Provider, offered: &'a OfferedProvider) -> ProviderBody<'a> {
         ProviderBody {
             id: &provider.id,
             processing_region: &offered.processing_region,
             platform: offered.platform.as_deref(),
             third_party: provider.third_party,
+        }
+    }
+
+    pub fn rendered(
+        catalog: &'a Catalog,
+        offered: &'a OfferedProvider,
+    ) -> Rendered<'a, ProviderBody<'a>> {
+        Rendered {
+            value: ProviderBody::new(catalog, offered),
+            json: offered.answer_json.raw(),
         }
     }
 }
@@ -222,10 +284,12 @@ pub struct FeatureBody<'a> {
     pub permitted: bool,
     /// The route, when permitted.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub route: Option<RouteBody<'a>>,
+    #[schema(value_type = Option<RouteBody>)]
+    pub route: Option<Rendered<'a, RouteBody<'a>>>,
     /// Further usable routes in order of preference, when permitted.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fallbacks: Option<Vec<RouteBody<'a>>>,
+    #[schema(value_type = Option<Vec<RouteBody>>)]
+    pub fallbacks: Option<Vec<Rendered<'a, RouteBody<'a>>>>,
     /// Why not, when not permitted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasons: Option<Vec<ReasonBody>>,
@@ -236,7 +300,9 @@ impl<'a> FeatureBody<'a> {
         let id = &*catalog.feature(outcome.feature).id;
         match outcome.refusal {
             None => {
-                let mut routes = outcome.usable_routes().map(|r| RouteBody::new(catalog, r));
+                let mut routes = outcome
+                    .usable_routes()
+                    .map(|r| RouteBody::rendered(catalog, r));
                 FeatureBody {
                     id,
                     permitted: true,
@@ -291,10 +357,12 @@ pub struct DecisionBody<'a> {
     pub recommended_mode: Option<&'a str>,
     /// Least exposure first.
     pub eligible_modes: Vec<&'a str>,
-    pub providers: Vec<ProviderBody<'a>>,
+    #[schema(value_type = Vec<ProviderBody>)]
+    pub providers: Vec<Rendered<'a, ProviderBody<'a>>>,
     pub features: Vec<FeatureBody<'a>>,
     pub data_handling: DataHandlingBody,
-    pub obligations: Vec<ObligationBody<'a>>,
+    #[schema(value_type = Vec<ObligationBody>)]
+    pub obligations: Vec<Rendered<'a, ObligationBody<'a>>>,
     pub reasons: Vec<ReasonBody>,
     /// Every step of the decision, when `explain` was set.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -325,7 +393,7 @@ impl<'a> DecisionBody<'a> {
                 .collect(),
             providers: decision
                 .providers()
-                .map(|p| ProviderBody::new(catalog, p))
+                .map(|p| ProviderBody::rendered(catalog, p))
                 .collect(),
             features: decision
                 .features
@@ -340,7 +408,7 @@ impl<'a> DecisionBody<'a> {
             obligations: decision
                 .obligations
                 .iter()
-                .map(|o| ObligationBody::from(*o))
+                .map(|o| ObligationBody::rendered(o))
                 .collect(),
             reasons: reasons(catalog, &decision.reasons),
             trace: explain.then(|| reasons(catalog, &decision.trace)),
@@ -364,8 +432,10 @@ pub struct RouteDecisionBody<'a> {
     pub mode: Option<&'a str>,
     pub feature: &'a str,
     /// Null when not allowed.
-    pub route: Option<RouteBody<'a>>,
-    pub fallbacks: Vec<RouteBody<'a>>,
+    #[schema(value_type = Option<RouteBody>)]
+    pub route: Option<Rendered<'a, RouteBody<'a>>>,
+    #[schema(value_type = Vec<RouteBody>)]
+    pub fallbacks: Vec<Rendered<'a, RouteBody<'a>>>,
     pub reasons: Vec<ReasonBody>,
     pub ttl_seconds: u32,
 }
@@ -381,7 +451,7 @@ impl<'a> RouteDecisionBody<'a> {
         let mut routes = feature
             .into_iter()
             .flat_map(|f| f.usable_routes())
-            .map(|r| RouteBody::new(catalog, r));
+            .map(|r| RouteBody::rendered(catalog, r));
         let route = routes.next();
         let fallbacks = routes.collect();
         let mut why: Vec<ReasonBody> = reasons(catalog, &decision.reasons);

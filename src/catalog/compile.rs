@@ -9,10 +9,12 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::format::{RawCatalog, RawObligation};
+use crate::wire;
+
 use super::{
-    AddOn, AddOnId, Catalog, CatalogError, Cluster, ClusterId, Feature, IdSet, Mode, ModeId, Names,
-    Obligation, OfferedProvider, Offering, Processing, Provider, ProviderId, Regime, Region,
-    RegionId, Route, Sector, list_ids,
+    AddOn, AddOnId, AnswerJson, Catalog, CatalogError, Cluster, ClusterId, Feature, IdSet, Mode,
+    ModeId, Names, Obligation, OfferedProvider, Offering, Processing, Provider, ProviderId, Regime,
+    Region, RegionId, Route, Sector, list_ids,
 };
 
 /// The most features, regions or clusters a catalog may hold.
@@ -246,6 +248,7 @@ pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
                                 Processing::InRegion => region_name.as_str().into(),
                                 Processing::Global => "global".into(),
                             },
+                            answer_json: AnswerJson::pending(),
                         })
                         .collect();
                     offerings.push(Offering {
@@ -390,6 +393,7 @@ pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
                                     .collect()
                             })
                             .unwrap_or_default(),
+                        answer_json: AnswerJson::pending(),
                     })
                 })
                 .collect();
@@ -455,6 +459,7 @@ pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
         raw,
     };
     compile_tenants(&mut catalog)?;
+    render_answers(&mut catalog)?;
     Ok(catalog)
 }
 
@@ -509,6 +514,40 @@ fn check_call_params(
 }
 
 /// Resolves tenant profiles against the otherwise complete catalog.
+/// Renders the entries answers copy whole: routes, offered providers and
+/// obligations.
+fn render_answers(catalog: &mut Catalog) -> Result<(), CatalogError> {
+    let failed = |entry: &str, e: serde_json::Error| {
+        invalid(entry, &format!("cannot be written as JSON: {e}"))
+    };
+    let providers = &catalog.providers;
+    for route in catalog.routes.iter_mut().flatten() {
+        let provider = &providers[route.provider.index()].id;
+        route.answer_json = AnswerJson(
+            wire::render(&wire::RouteBody::of(provider, route))
+                .map_err(|e| failed(&format!("providers[{provider}]"), e))?,
+        );
+    }
+    for offered in catalog.offerings.iter_mut().flat_map(|o| &mut o.providers) {
+        let provider = &providers[offered.provider.index()];
+        offered.answer_json = AnswerJson(
+            wire::render(&wire::ProviderBody::of(provider, offered))
+                .map_err(|e| failed(&format!("providers[{}]", provider.id), e))?,
+        );
+    }
+    let regimes = catalog
+        .compliance
+        .iter_mut()
+        .flat_map(|r| &mut r.obligations);
+    for obligation in catalog.obligations.iter_mut().chain(regimes) {
+        obligation.answer_json = AnswerJson(
+            wire::render(&wire::ObligationBody::from(&*obligation))
+                .map_err(|e| failed(&format!("obligations[{}]", obligation.code), e))?,
+        );
+    }
+    Ok(())
+}
+
 fn compile_tenants(catalog: &mut Catalog) -> Result<(), CatalogError> {
     let mut tenants = HashMap::with_capacity(catalog.raw.tenants.len());
     for (i, raw) in catalog.raw.tenants.iter().enumerate() {
@@ -563,6 +602,7 @@ fn compile_obligations(
                 kind: o.kind,
                 when: o.when,
                 message: o.message.as_str().into(),
+                answer_json: AnswerJson::pending(),
             })
         })
         .collect()

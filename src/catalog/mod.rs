@@ -177,6 +177,31 @@ pub struct Offering {
     pub global: bool,
 }
 
+/// An entry of the catalog as answers show it, as compact JSON rendered
+/// once by [`compile`] (see [`crate::wire::Rendered`]).
+#[derive(Debug, Clone)]
+pub struct AnswerJson(Box<serde_json::value::RawValue>);
+
+impl AnswerJson {
+    /// Stands in until [`compile`] renders the entry.
+    fn pending() -> AnswerJson {
+        AnswerJson(serde_json::value::RawValue::NULL.to_owned())
+    }
+
+    pub fn raw(&self) -> &serde_json::value::RawValue {
+        &self.0
+    }
+}
+
+/// Rendered from the entry's other fields, so equal entries render equally.
+impl PartialEq for AnswerJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Eq for AnswerJson {}
+
 #[derive(Debug, Clone)]
 pub struct OfferedProvider {
     pub provider: ProviderId,
@@ -186,6 +211,7 @@ pub struct OfferedProvider {
     pub processing: Processing,
     /// `EU`-style region code, or `global`.
     pub processing_region: Box<str>,
+    pub answer_json: AnswerJson,
 }
 
 /// One way to serve a feature: a provider and model in one offering.
@@ -203,6 +229,7 @@ pub struct Route {
     pub provider_model: Option<Box<str>>,
     /// Further provider-specific parameters, sorted by name.
     pub params: Box<[(Box<str>, Box<str>)]>,
+    pub answer_json: AnswerJson,
 }
 
 #[derive(Debug, Clone)]
@@ -227,6 +254,7 @@ pub struct Obligation {
     pub kind: ObligationKind,
     pub when: Condition,
     pub message: Box<str>,
+    pub answer_json: AnswerJson,
 }
 
 #[derive(Debug, Clone)]

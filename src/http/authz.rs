@@ -229,6 +229,7 @@ fn answer(state: &AppState, context: &DecisionContext, headers: &HeaderMap) -> R
     put(header::ETAG.as_str(), &etag(catalog, &request));
     let status = match (answer.deny_reason(), &body.route) {
         (None, Some(route)) => {
+            let route = &route.value;
             let mut set = vec![response::DECISION_ID];
             let mut routed = |name: &'static str, value: Option<&str>| {
                 if let Some(value) = value {
@@ -243,7 +244,7 @@ fn answer(state: &AppState, context: &DecisionContext, headers: &HeaderMap) -> R
             routed(response::PLATFORM, route.platform);
             routed(response::ENDPOINT, route.endpoint);
             routed(response::PROVIDER_MODEL, route.provider_model);
-            let chain: Vec<&str> = body.fallbacks.iter().map(|r| r.provider).collect();
+            let chain: Vec<&str> = body.fallbacks.iter().map(|r| r.value.provider).collect();
             put(&settings.fallback_header, &chain.join(","));
             let unset: Vec<&str> = response::ROUTING
                 .iter()
