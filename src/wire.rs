@@ -49,6 +49,13 @@ impl DecisionIds {
     /// A new id shaped like a UUID (version 4 bits set), never repeated in
     /// this process: the low half is a bijective mix of a counter.
     pub fn next_id(&self) -> String {
+        let id = self.next_id_bytes();
+        String::from_utf8_lossy(&id).into_owned()
+    }
+
+    /// [`DecisionIds::next_id`] as ASCII bytes, `8-4-4-4-12` hex digits.
+    pub fn next_id_bytes(&self) -> [u8; 36] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let lo = splitmix64(self.seed[1].wrapping_add(n));
         let hi = (self.seed[0] & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
@@ -56,14 +63,16 @@ impl DecisionIds {
         // The variant bits overwrite two bits of `lo`; fold them into `hi`
         // so distinct counters still give distinct ids.
         let hi = hi ^ ((lo >> 62) << 32);
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            hi >> 32,
-            (hi >> 16) & 0xffff,
-            hi & 0xffff,
-            lo_v >> 48,
-            lo_v & 0xffff_ffff_ffff
-        )
+        let mut out = [b'-'; 36];
+        let digits = (0..16)
+            .rev()
+            .map(|i| hi >> (4 * i))
+            .chain((0..16).rev().map(|i| lo_v >> (4 * i)));
+        let slots = (0..36).filter(|&i| !matches!(i, 8 | 13 | 18 | 23));
+        for (slot, nibble) in slots.zip(digits) {
+            out[slot] = HEX[(nibble & 0xf) as usize];
+        }
+        out
     }
 }
 
@@ -120,22 +129,48 @@ pub fn render(value: &impl Serialize) -> Result<Box<RawValue>, serde_json::Error
 
 /// A reason: a stable code and a sentence.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ReasonBody {
+pub struct ReasonBody<'a> {
     /// Stable, machine-readable reason code.
     pub code: &'static str,
-    pub message: String,
+    #[schema(value_type = String)]
+    pub message: MessageBody<'a>,
 }
 
-impl ReasonBody {
-    pub fn new(catalog: &Catalog, reason: &Reason) -> ReasonBody {
-        ReasonBody {
-            code: reason.code(),
-            message: reason.message(catalog),
+/// A reason's sentence: written from the reason while the answer is
+/// serialised, or a text made for the occasion.
+#[derive(Debug, Clone)]
+pub enum MessageBody<'a> {
+    Reason(crate::engine::Message<'a>),
+    Text(String),
+}
+
+impl Serialize for MessageBody<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MessageBody::Reason(message) => serializer.collect_str(message),
+            MessageBody::Text(text) => serializer.serialize_str(text),
         }
     }
 }
 
-fn reasons(catalog: &Catalog, list: &[Reason]) -> Vec<ReasonBody> {
+impl<'a> ReasonBody<'a> {
+    pub fn new(catalog: &'a Catalog, reason: &Reason) -> ReasonBody<'a> {
+        ReasonBody {
+            code: reason.code(),
+            message: MessageBody::Reason(reason.describe(catalog)),
+        }
+    }
+
+    /// A reason the engine does not make, such as an unknown tenant.
+    pub fn text(code: &'static str, message: String) -> ReasonBody<'a> {
+        ReasonBody {
+            code,
+            message: MessageBody::Text(message),
+        }
+    }
+}
+
+fn reasons<'a>(catalog: &'a Catalog, list: &[Reason]) -> Vec<ReasonBody<'a>> {
     list.iter().map(|r| ReasonBody::new(catalog, r)).collect()
 }
 
@@ -292,7 +327,7 @@ pub struct FeatureBody<'a> {
     pub fallbacks: Option<Vec<Rendered<'a, RouteBody<'a>>>>,
     /// Why not, when not permitted.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reasons: Option<Vec<ReasonBody>>,
+    pub reasons: Option<Vec<ReasonBody<'a>>>,
 }
 
 impl<'a> FeatureBody<'a> {
@@ -363,10 +398,10 @@ pub struct DecisionBody<'a> {
     pub data_handling: DataHandlingBody,
     #[schema(value_type = Vec<ObligationBody>)]
     pub obligations: Vec<Rendered<'a, ObligationBody<'a>>>,
-    pub reasons: Vec<ReasonBody>,
+    pub reasons: Vec<ReasonBody<'a>>,
     /// Every step of the decision, when `explain` was set.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace: Option<Vec<ReasonBody>>,
+    pub trace: Option<Vec<ReasonBody<'a>>>,
     pub tenant: TenantBody<'a>,
     pub ttl_seconds: u32,
 }
@@ -436,7 +471,7 @@ pub struct RouteDecisionBody<'a> {
     pub route: Option<Rendered<'a, RouteBody<'a>>>,
     #[schema(value_type = Vec<RouteBody>)]
     pub fallbacks: Vec<Rendered<'a, RouteBody<'a>>>,
-    pub reasons: Vec<ReasonBody>,
+    pub reasons: Vec<ReasonBody<'a>>,
     pub ttl_seconds: u32,
 }
 
@@ -454,7 +489,7 @@ impl<'a> RouteDecisionBody<'a> {
             .map(|r| RouteBody::rendered(catalog, r));
         let route = routes.next();
         let fallbacks = routes.collect();
-        let mut why: Vec<ReasonBody> = reasons(catalog, &decision.reasons);
+        let mut why: Vec<ReasonBody<'a>> = reasons(catalog, &decision.reasons);
         if let Some(refusal) = feature.and_then(|f| f.refusal) {
             why.insert(0, ReasonBody::new(catalog, &refusal));
         }
@@ -480,7 +515,7 @@ pub struct FeatureSupportBody<'a> {
     /// The route it would take, when supported.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub route: Option<RouteBody<'a>>,
-    pub reasons: Vec<ReasonBody>,
+    pub reasons: Vec<ReasonBody<'a>>,
 }
 
 /// One mode in the eligibility grid.
@@ -491,7 +526,7 @@ pub struct ModeEligibilityBody<'a> {
     pub exposure: u32,
     pub eligible: bool,
     pub is_default: bool,
-    pub reasons: Vec<ReasonBody>,
+    pub reasons: Vec<ReasonBody<'a>>,
     pub providers: Vec<ProviderBody<'a>>,
     pub features: Vec<FeatureSupportBody<'a>>,
 }
@@ -553,4 +588,32 @@ pub struct ProblemBody {
     pub detail: String,
     /// Each bad field with a JSON pointer to it.
     pub errors: Vec<FieldError>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decision_ids_are_uuid_shaped_version_4_and_distinct() {
+        let ids = DecisionIds::new();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            let id = ids.next_id();
+            let groups: Vec<&str> = id.split('-').collect();
+            assert_eq!(
+                groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+                [8, 4, 4, 4, 12],
+                "{id}"
+            );
+            assert!(
+                id.chars()
+                    .all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c)),
+                "{id}"
+            );
+            assert!(groups[2].starts_with('4'), "version nibble: {id}");
+            assert!("89ab".contains(&groups[3][..1]), "variant bits: {id}");
+            assert!(seen.insert(id));
+        }
+    }
 }

@@ -257,7 +257,7 @@ impl Residency {
 /// A tenant: in a decision request, or as a profile in the catalog.
 /// Ids are plain strings here and are checked against the catalog when the
 /// request is resolved.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTenant {
     /// Tenant id; when it names a profile in the catalog, the profile applies.
@@ -291,7 +291,7 @@ pub struct RawTenant {
 }
 
 /// A decision request: a tenant and the features it needs.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDecisionRequest {
     #[serde(deserialize_with = "object")]

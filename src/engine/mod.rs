@@ -11,7 +11,7 @@ mod reason;
 mod request;
 mod whatif;
 
-pub use reason::Reason;
+pub use reason::{Message, Reason};
 pub use request::{
     DecisionRequest, MAX_FEATURES, ResolvedTenant, resolve_feature, resolve_features,
     resolve_request, resolve_route_request, resolve_tenant,

@@ -3,6 +3,8 @@
 //! A [`Reason`] is a small value recorded while deciding; its stable `code`
 //! and its human message are only rendered when an answer is serialised.
 
+use std::fmt;
+
 use crate::catalog::{
     AddOnId, Catalog, ClusterId, FeatureId, IdSet, ModeId, ProviderId, RegionId, Residency,
     list_ids,
@@ -109,20 +111,39 @@ impl Reason {
 
     /// A sentence for people, naming the ids involved.
     pub fn message(&self, catalog: &Catalog) -> String {
+        self.describe(catalog).to_string()
+    }
+
+    /// The sentence of [`Reason::message`], written when displayed: answers
+    /// serialise it straight into their buffer.
+    pub fn describe(self, catalog: &Catalog) -> Message<'_> {
+        Message {
+            reason: self,
+            catalog,
+        }
+    }
+
+    fn write_message(&self, catalog: &Catalog, out: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mode = |m: &ModeId| &*catalog.mode(*m).id;
         let feature = |f: &FeatureId| &*catalog.feature(*f).id;
         let add_on = |a: &AddOnId| &*catalog.add_ons[a.index()].id;
         let modes = |set: &IdSet| list_ids(set.iter().map(|m| &*catalog.modes[m].id));
         match self {
-            Reason::ProfileApplied => "the tenant profile in the catalog was applied".into(),
+            Reason::ProfileApplied => {
+                out.write_str("the tenant profile in the catalog was applied")
+            }
             Reason::ProfileLooseningIgnored { field } => {
-                format!("`{field}` in the request would loosen the tenant profile and was ignored")
+                write!(
+                    out,
+                    "`{field}` in the request would loosen the tenant profile and was ignored"
+                )
             }
             Reason::ModeOffered {
                 mode: m,
                 region,
                 cluster,
-            } => format!(
+            } => write!(
+                out,
                 "mode `{}` is offered in region `{}` on the `{}` cluster and meets the tenant's constraints",
                 mode(m),
                 catalog.region(*region).id,
@@ -132,59 +153,77 @@ impl Reason {
                 mode: m,
                 region,
                 cluster,
-            } => format!(
+            } => write!(
+                out,
                 "mode `{}` is not offered in region `{}` on the `{}` cluster",
                 mode(m),
                 catalog.region(*region).id,
                 catalog.cluster(*cluster).id
             ),
-            Reason::ResidencyGlobalProcessing { mode: m, residency } => format!(
+            Reason::ResidencyGlobalProcessing { mode: m, residency } => write!(
+                out,
                 "`{}` residency removes mode `{}`: it may process data outside the region",
                 residency.as_str(),
                 mode(m)
             ),
-            Reason::ResidencyThirdParty { mode: m } => format!(
+            Reason::ResidencyThirdParty { mode: m } => write!(
+                out,
                 "`trust_boundary` residency removes mode `{}`: it uses a third-party provider",
                 mode(m)
             ),
             Reason::NoUsableProvider { mode: m } => {
-                format!("the provider lists leave mode `{}` no provider", mode(m))
+                write!(
+                    out,
+                    "the provider lists leave mode `{}` no provider",
+                    mode(m)
+                )
             }
             Reason::EligibleModes { modes: set } if set.is_empty() => {
-                "no mode is eligible under the tenant's constraints".into()
+                out.write_str("no mode is eligible under the tenant's constraints")
             }
             Reason::EligibleModes { modes: set } => {
-                format!("eligible modes, least exposure first: {}", modes(set))
+                write!(out, "eligible modes, least exposure first: {}", modes(set))
             }
             Reason::SelectedMode { mode: m } => {
-                format!("the tenant selected mode `{}`, which is eligible", mode(m))
+                write!(
+                    out,
+                    "the tenant selected mode `{}`, which is eligible",
+                    mode(m)
+                )
             }
             Reason::SelectedModeNotEligible { mode: m, eligible } if eligible.is_empty() => {
-                format!(
+                write!(
+                    out,
                     "the selected mode `{}` is not eligible, and no mode is",
                     mode(m)
                 )
             }
-            Reason::SelectedModeNotEligible { mode: m, eligible } => format!(
+            Reason::SelectedModeNotEligible { mode: m, eligible } => write!(
+                out,
                 "the selected mode `{}` is not eligible; eligible modes: {}",
                 mode(m),
                 modes(eligible)
             ),
-            Reason::DefaultMode { mode: m, region } => format!(
+            Reason::DefaultMode { mode: m, region } => write!(
+                out,
                 "`{}` is the default mode of region `{}`",
                 mode(m),
                 catalog.region(*region).id
             ),
-            Reason::LeastExposureMode { mode: m, default } => format!(
+            Reason::LeastExposureMode { mode: m, default } => write!(
+                out,
                 "the region's default mode `{}` is not eligible; `{}` is the eligible mode of least exposure",
                 mode(default),
                 mode(m)
             ),
-            Reason::NoEligibleMode => "no mode is eligible under the tenant's constraints".into(),
+            Reason::NoEligibleMode => {
+                out.write_str("no mode is eligible under the tenant's constraints")
+            }
             Reason::FeatureRouted {
                 feature: f,
                 provider,
-            } => format!(
+            } => write!(
+                out,
                 "`{}` is routed to `{}`",
                 feature(f),
                 catalog.provider(*provider).id
@@ -193,12 +232,13 @@ impl Reason {
                 feature: f,
                 mode: m,
             } => {
-                format!("mode `{}` does not support `{}`", mode(m), feature(f))
+                write!(out, "mode `{}` does not support `{}`", mode(m), feature(f))
             }
             Reason::FeatureNotOfferedHere {
                 feature: f,
                 mode: m,
-            } => format!(
+            } => write!(
+                out,
                 "mode `{}` offers `{}` in other regions or clusters, not in the tenant's",
                 mode(m),
                 feature(f)
@@ -206,7 +246,8 @@ impl Reason {
             Reason::FeatureProvidersExcluded {
                 feature: f,
                 mode: m,
-            } => format!(
+            } => write!(
+                out,
                 "every provider that serves `{}` under mode `{}` is excluded by the provider lists",
                 feature(f),
                 mode(m)
@@ -215,34 +256,56 @@ impl Reason {
                 feature: f,
                 add_on: a,
             } => {
-                format!("`{}` needs the `{}` add-on", feature(f), add_on(a))
+                write!(out, "`{}` needs the `{}` add-on", feature(f), add_on(a))
             }
             Reason::AddOnNotInMode {
                 feature: f,
                 add_on: a,
                 mode: m,
-            } => format!(
+            } => write!(
+                out,
                 "`{}` needs the `{}` add-on, which is not available under mode `{}`",
                 feature(f),
                 add_on(a),
                 mode(m)
             ),
-            Reason::AddOnUnavailable { add_on: a, mode: m } => format!(
+            Reason::AddOnUnavailable { add_on: a, mode: m } => write!(
+                out,
                 "the tenant's `{}` add-on is not available under mode `{}`",
                 add_on(a),
                 mode(m)
             ),
             Reason::NoModeForFeature { feature: f } => {
-                format!("no mode was decided, so `{}` cannot be served", feature(f))
+                write!(
+                    out,
+                    "no mode was decided, so `{}` cannot be served",
+                    feature(f)
+                )
             }
-            Reason::AllFeaturesPermitted => "every requested feature is permitted".into(),
+            Reason::AllFeaturesPermitted => out.write_str("every requested feature is permitted"),
             Reason::SomeFeaturesPermitted {
                 permitted,
                 requested,
             } => {
-                format!("{permitted} of {requested} requested features are permitted")
+                write!(
+                    out,
+                    "{permitted} of {requested} requested features are permitted"
+                )
             }
-            Reason::NoFeaturePermitted => "no requested feature is permitted".into(),
+            Reason::NoFeaturePermitted => out.write_str("no requested feature is permitted"),
         }
+    }
+}
+
+/// A reason's sentence, written when displayed; see [`Reason::describe`].
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    reason: Reason,
+    catalog: &'a Catalog,
+}
+
+impl fmt::Display for Message<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.reason.write_message(self.catalog, f)
     }
 }

@@ -114,7 +114,12 @@ pub fn resolve_features(
     let mut errors = Vec::new();
     let mut features = Vec::with_capacity(raw.len());
     for (i, id) in raw.iter().enumerate() {
-        match resolve_feature(catalog, id, &format!("{pointer}/{i}")) {
+        // The pointer is only written out for an error.
+        let found = catalog
+            .feature_id(id)
+            .ok_or(())
+            .or_else(|()| resolve_feature(catalog, id, &format!("{pointer}/{i}")));
+        match found {
             Ok(f) if features.contains(&f) => errors.push(FieldError::new(
                 format!("{pointer}/{i}"),
                 format!("feature `{id}` is listed twice"),

@@ -8,16 +8,16 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::decisions::cache_for;
+use super::LoadedCatalog;
 use super::error::Problem;
 
 /// Room for a typical decision answer (five features with their routes).
 const ANSWER_CAPACITY: usize = 4096;
 
-/// `body` as `application/json`, cacheable for `ttl` seconds, with its
+/// `body` as `application/json`, cacheable for the catalog's TTL, with its
 /// entity tag when there is one.
 pub fn json_answer<T: Serialize>(
-    ttl: u32,
+    loaded: &LoadedCatalog,
     etag: Option<(HeaderName, HeaderValue)>,
     body: &T,
 ) -> Response {
@@ -30,7 +30,7 @@ pub fn json_answer<T: Serialize>(
                         header::CONTENT_TYPE,
                         HeaderValue::from_static("application/json"),
                     ),
-                    cache_for(ttl),
+                    loaded.cache_control(),
                 ],
                 bytes,
             )

@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::AppState;
-use super::decisions::cache_for;
 use super::error::Problem;
 use super::gateway::{GatewayAnswer, decide_for_gateway, etag};
 use super::observe::{DecisionContext, Endpoint, record_decision};
@@ -179,7 +178,7 @@ struct AuthzHeaders {
 
 /// The tenant and feature read from headers, normalised (also the input of
 /// the entity tag).
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 struct HeaderRequest {
     tenant: RawTenant,
     feature: String,
@@ -261,7 +260,7 @@ fn answer(state: &AppState, context: &DecisionContext, headers: &HeaderMap) -> R
             StatusCode::FORBIDDEN
         }
     };
-    let (name, value) = cache_for(catalog.ttl_seconds);
+    let (name, value) = loaded.cache_control();
     out.insert(name, value);
     (status, out, Json(body)).into_response()
 }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::decisions::{JsonProblems, cache_for};
+use super::decisions::JsonProblems;
 use super::error::{Problem, ValidJson};
 use super::gateway::{GatewayAnswer, decide_for_gateway};
 use super::observe::{DecisionContext, Endpoint, record_decision};
@@ -229,7 +229,7 @@ pub struct SearchContext<'a> {
     pub catalog_version: &'a str,
     /// The mode decided for the tenant, or null.
     pub mode: Option<&'a str>,
-    pub reasons: Vec<crate::wire::ReasonBody>,
+    pub reasons: Vec<crate::wire::ReasonBody<'a>>,
     pub ttl_seconds: u32,
 }
 
@@ -275,7 +275,7 @@ pub async fn evaluation(
         "",
     )
     .map_err(Problem::invalid)?;
-    Ok(([cache_for(catalog.ttl_seconds)], Json(answer)).into_response())
+    Ok(([loaded.cache_control()], Json(answer)).into_response())
 }
 
 /// Evaluate many access requests.
@@ -296,7 +296,7 @@ pub async fn evaluations(
 ) -> Result<Response, Problem> {
     let loaded = state.catalog();
     let catalog = &loaded.catalog;
-    let cache = cache_for(catalog.ttl_seconds);
+    let cache = loaded.cache_control();
     if request.evaluations.is_empty() {
         let missing =
             |name: &str| FieldError::new(format!("/{name}"), format!("`{name}` is required"));
@@ -418,17 +418,11 @@ pub async fn search_action(
                 decision_id,
                 catalog_version: &catalog.version,
                 mode: None,
-                reasons: vec![crate::wire::ReasonBody {
-                    code: super::gateway::UNKNOWN_TENANT,
-                    message: format!(
-                        "tenant `{}` is not a tenant profile of catalog `{}`",
-                        request.subject.id, catalog.version
-                    ),
-                }],
+                reasons: vec![super::gateway::unknown_tenant(catalog, &request.subject.id)],
                 ttl_seconds: catalog.ttl_seconds,
             },
         };
-        return Ok(([cache_for(catalog.ttl_seconds)], Json(body)).into_response());
+        return Ok(([loaded.cache_control()], Json(body)).into_response());
     }
     let tenant = resolve_tenant(catalog, &raw, "/subject/properties")
         .map_err(|e| Problem::invalid(subject_pointers(e)))?;
@@ -472,7 +466,7 @@ pub async fn search_action(
             ttl_seconds: catalog.ttl_seconds,
         },
     };
-    Ok(([cache_for(catalog.ttl_seconds)], Json(body)).into_response())
+    Ok(([loaded.cache_control()], Json(body)).into_response())
 }
 
 /// The AuthZEN PDP metadata: where the endpoints are.
@@ -512,7 +506,7 @@ pub async fn configuration(
         search_action_endpoint: format!("{base}/access/v1/search/action"),
         policy_decision_point: base,
     };
-    Ok(([cache_for(state.catalog().catalog.ttl_seconds)], Json(body)).into_response())
+    Ok(([state.catalog().cache_control()], Json(body)).into_response())
 }
 
 /// One evaluation: the gateway decision for the subject's tenant and the

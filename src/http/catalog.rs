@@ -9,7 +9,6 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
-use super::decisions::cache_for;
 use super::{AppState, LoadedCatalog};
 use crate::catalog::format::{RawCatalog, RawChange, RawFeature, RawMode, RawProvider, RawRegion};
 
@@ -28,7 +27,7 @@ fn matches(headers: &HeaderMap, etag: &str) -> bool {
 /// the caller already holds it (then the answer is a bare 304).
 fn tags(loaded: &LoadedCatalog, headers: &HeaderMap) -> ([(HeaderName, HeaderValue); 2], bool) {
     let etag = HeaderValue::from_str(&loaded.etag).unwrap_or(HeaderValue::from_static("\"\""));
-    let tags = [(header::ETAG, etag), cache_for(loaded.catalog.ttl_seconds)];
+    let tags = [(header::ETAG, etag), loaded.cache_control()];
     (tags, matches(headers, &loaded.etag))
 }
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::decisions::{JsonProblems, cache_for};
+use super::decisions::JsonProblems;
 use super::error::{Problem, ValidJson};
 use crate::catalog::format::{RawDecisionRequest, RawTenant};
 use crate::catalog::{Catalog, FieldError, ModeId, Processing, list_ids};
@@ -63,7 +63,7 @@ pub struct ModeColumnBody<'a> {
     pub is_default: bool,
     pub is_current: bool,
     /// Why the mode is or is not eligible.
-    pub reasons: Vec<ReasonBody>,
+    pub reasons: Vec<ReasonBody<'a>>,
     /// The outcome had the tenant selected this mode.
     pub outcome: OutcomeBody,
     /// Providers usable under this mode; empty when not eligible.
@@ -74,7 +74,7 @@ pub struct ModeColumnBody<'a> {
     pub obligations: Vec<ObligationBody<'a>>,
     /// The decision's steps, when `explain` was set.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace: Option<Vec<ReasonBody>>,
+    pub trace: Option<Vec<ReasonBody<'a>>>,
 }
 
 /// A feature served under both modes by a different route.
@@ -239,7 +239,7 @@ pub async fn compare(
             .collect(),
         ttl_seconds: catalog.ttl_seconds,
     };
-    Ok(([cache_for(catalog.ttl_seconds)], Json(body)).into_response())
+    Ok(([loaded.cache_control()], Json(body)).into_response())
 }
 
 /// Resolves the `modes` list: every mode when absent, else each known, none twice.

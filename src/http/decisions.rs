@@ -31,17 +31,10 @@ pub enum JsonProblems {
     UnsupportedMediaType(ProblemBody),
 }
 
-/// `Cache-Control` for an answer that may be cached for `ttl` seconds.
-pub fn cache_for(ttl: u32) -> (header::HeaderName, HeaderValue) {
-    let value = HeaderValue::from_str(&format!("private, max-age={ttl}"))
-        .unwrap_or(HeaderValue::from_static("no-store"));
-    (header::CACHE_CONTROL, value)
-}
-
 /// A weak `ETag` for an answer to `request` (see [`super::gateway::etag`]).
 fn etag_header(
     catalog: &crate::catalog::Catalog,
-    request: &impl Serialize,
+    request: &impl std::hash::Hash,
 ) -> (header::HeaderName, HeaderValue) {
     let tag = super::gateway::etag(catalog, request);
     let value = HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("W/\"\""));
@@ -77,7 +70,7 @@ pub async fn decide_one(
     );
     let body = DecisionBody::new(catalog, &decision, decision_id, request.explain);
     Ok(json_answer(
-        catalog.ttl_seconds,
+        &loaded,
         Some(etag_header(catalog, &raw)),
         &body,
     ))
@@ -167,15 +160,19 @@ pub async fn decide_batch(
             }
         })
         .collect();
-    // The batch's items as JSON values (object keys sorted), so that the
-    // same requests spelled differently share a tag.
-    let normalised: Vec<serde_json::Value> = batch
+    // The batch's items as compact JSON with object keys sorted, so that
+    // the same requests spelled differently share a tag.
+    let normalised: Vec<String> = batch
         .requests
         .iter()
-        .map(|item| serde_json::from_str(item.get()).unwrap_or_default())
+        .map(|item| {
+            serde_json::from_str::<serde_json::Value>(item.get())
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect();
     Ok(json_answer(
-        catalog.ttl_seconds,
+        &loaded,
         Some(etag_header(catalog, &normalised)),
         &BatchResponse { results },
     ))
@@ -192,7 +189,7 @@ fn prefixed(prefix: &str, errors: Vec<FieldError>) -> Vec<FieldError> {
 }
 
 /// A gateway's question: may this tenant use this feature, and where to send it.
-#[derive(Deserialize, Serialize, ToSchema)]
+#[derive(Deserialize, Serialize, Hash, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteRequest {
     #[serde(deserialize_with = "crate::catalog::format::object")]
@@ -231,7 +228,7 @@ pub async fn route(
     );
     let body = RouteDecisionBody::new(catalog, &decision, decision_id);
     Ok(json_answer(
-        catalog.ttl_seconds,
+        &loaded,
         Some(etag_header(catalog, &raw)),
         &body,
     ))

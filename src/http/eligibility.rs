@@ -145,7 +145,7 @@ pub async fn eligibility(
         default_mode: &catalog.mode(catalog.region(tenant.region).default_mode).id,
         modes,
     };
-    Ok(json_answer(catalog.ttl_seconds, None, &body))
+    Ok(json_answer(&loaded, None, &body))
 }
 
 /// Pointers of tenant fields named as the query names them (`/allowed_provider/0`).

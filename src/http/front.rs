@@ -23,7 +23,7 @@
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
@@ -44,8 +44,7 @@ pub async fn front_door(
     let request_id = match request.headers().get(&REQUEST_ID) {
         Some(id) => id.clone(),
         None => {
-            let made = HeaderValue::from_str(&state.next_decision_id())
-                .unwrap_or(HeaderValue::from_static("unknown"));
+            let made = state.next_request_id();
             request
                 .headers_mut()
                 .insert(REQUEST_ID.clone(), made.clone());

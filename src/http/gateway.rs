@@ -6,8 +6,7 @@
 //! Holds no rule of the decision itself: tenants and features are resolved
 //! and decided by the engine.
 
-use serde::Serialize;
-use sha2::{Digest, Sha256};
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::catalog::format::RawTenant;
 use crate::catalog::{Catalog, FieldError};
@@ -16,6 +15,17 @@ use crate::wire::{ReasonBody, RouteDecisionBody};
 
 /// Reason code of a refusal because the tenant id names no catalog profile.
 pub const UNKNOWN_TENANT: &str = "unknown_tenant";
+
+/// The reason of a refusal because tenant `id` names no catalog profile.
+pub fn unknown_tenant<'a>(catalog: &Catalog, id: &str) -> ReasonBody<'a> {
+    ReasonBody::text(
+        UNKNOWN_TENANT,
+        format!(
+            "tenant `{id}` is not a tenant profile of catalog `{}`",
+            catalog.version
+        ),
+    )
+}
 
 /// A gateway's question, answered.
 pub enum GatewayAnswer<'c> {
@@ -81,13 +91,7 @@ impl<'c> GatewayAnswer<'c> {
                 feature,
                 route: None,
                 fallbacks: Vec::new(),
-                reasons: vec![ReasonBody {
-                    code: UNKNOWN_TENANT,
-                    message: format!(
-                        "tenant `{id}` is not a tenant profile of catalog `{}`",
-                        catalog.version
-                    ),
-                }],
+                reasons: vec![unknown_tenant(catalog, id)],
                 ttl_seconds: catalog.ttl_seconds,
             },
         }
@@ -123,33 +127,14 @@ impl<'c> GatewayAnswer<'c> {
 /// A weak entity tag for an answer: the catalog (version and digest) and
 /// the normalised request. Equal tags mean the same decision, though the
 /// decision ids of the two answers differ.
-pub fn etag(catalog: &Catalog, normalised: &impl Serialize) -> String {
-    /// Feeds serialised JSON straight into the hash, without a buffer.
-    struct Digesting(Sha256);
-    impl std::io::Write for Digesting {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.update(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut hash = Digesting(Sha256::new());
-    hash.0.update(catalog.digest.as_bytes());
-    hash.0.update([0]);
-    // Serialising answer and request types into a sink cannot fail.
-    let _ = serde_json::to_writer(&mut hash, normalised);
-    let digest = hash.0.finalize();
-    let mut tag = String::with_capacity(catalog.version.len() + 22);
-    tag.push_str("W/\"");
-    tag.push_str(&catalog.version);
-    tag.push('-');
-    for byte in &digest[..8] {
-        tag.push(char::from(HEX[usize::from(byte >> 4)]));
-        tag.push(char::from(HEX[usize::from(byte & 0x0f)]));
-    }
-    tag.push('"');
-    tag
+///
+/// The request is hashed with std's `DefaultHasher` built with `new()`,
+/// whose keys are fixed: replicas running the same build give a request
+/// the same tag. A tag is a cache validator, not a secret, so a fast
+/// 64-bit hash is enough.
+pub fn etag(catalog: &Catalog, normalised: &impl Hash) -> String {
+    let mut hasher = DefaultHasher::new();
+    catalog.digest.hash(&mut hasher);
+    normalised.hash(&mut hasher);
+    format!("W/\"{}-{:016x}\"", catalog.version, hasher.finish())
 }

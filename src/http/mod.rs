@@ -40,7 +40,7 @@ use std::time::{Duration, SystemTime};
 use arc_swap::ArcSwap;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::from_fn_with_state;
 use tokio::net::TcpListener;
 use tower::{Service, ServiceBuilder};
@@ -62,13 +62,27 @@ pub struct LoadedCatalog {
     pub loaded_at: SystemTime,
     /// The strong entity tag of the catalog endpoints.
     pub etag: String,
+    /// `Cache-Control` of answers: private, for the catalog's TTL.
+    cache_control: HeaderValue,
 }
 
 impl LoadedCatalog {
+    /// The `Cache-Control` header of an answer decided on this catalog.
+    pub fn cache_control(&self) -> (axum::http::HeaderName, HeaderValue) {
+        (
+            axum::http::header::CACHE_CONTROL,
+            self.cache_control.clone(),
+        )
+    }
+
     pub fn new(catalog: Catalog, source: impl Into<String>) -> LoadedCatalog {
         let etag = format!("\"{}-{}\"", catalog.version, &catalog.digest[..16]);
+        let cache_control =
+            HeaderValue::from_str(&format!("private, max-age={}", catalog.ttl_seconds))
+                .unwrap_or(HeaderValue::from_static("no-store"));
         LoadedCatalog {
             catalog,
+            cache_control,
             source: source.into(),
             loaded_at: SystemTime::now(),
             etag,
@@ -141,6 +155,13 @@ impl AppState {
 
     pub fn next_decision_id(&self) -> String {
         self.inner.ids.next_id()
+    }
+
+    /// A request id for a request that came without one, from the same
+    /// generator as decision ids.
+    pub fn next_request_id(&self) -> HeaderValue {
+        HeaderValue::from_bytes(&self.inner.ids.next_id_bytes())
+            .unwrap_or(HeaderValue::from_static("unknown"))
     }
 }
 

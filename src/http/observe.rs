@@ -12,6 +12,7 @@ use std::convert::Infallible;
 use std::time::Instant;
 
 use axum::extract::FromRequestParts;
+use axum::http::HeaderValue;
 use axum::http::request::Parts;
 
 use super::{AppState, decision_log};
@@ -25,7 +26,8 @@ pub const DECISION_TARGET: &str = "aipdp::decision";
 /// request id (set by the front door) and when handling began.
 #[derive(Debug, Clone)]
 pub struct DecisionContext {
-    pub request_id: String,
+    /// Empty when the id is not text.
+    pub request_id: HeaderValue,
     pub started: Instant,
 }
 
@@ -36,9 +38,9 @@ impl<S: Send + Sync> FromRequestParts<S> for DecisionContext {
         let request_id = parts
             .headers
             .get(&super::front::REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
+            .filter(|v| v.to_str().is_ok())
+            .cloned()
+            .unwrap_or(HeaderValue::from_static(""));
         Ok(DecisionContext {
             request_id,
             started: Instant::now(),
@@ -95,7 +97,7 @@ pub fn record_decision(
     }
     let line = decision_log::Line {
         decision_id,
-        request_id: &context.request_id,
+        request_id: context.request_id.to_str().unwrap_or(""),
         tenant_id: decision.tenant.id.as_deref().unwrap_or(""),
         endpoint: endpoint.as_str(),
         outcome,
