@@ -3,7 +3,7 @@
 //! Every reference is checked before anything is indexed, so the engine can
 //! rely on the invariants documented on [`Catalog`] without checking them.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -111,12 +111,12 @@ pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
         by_exposure.iter().map(|m| &m.id),
     )?;
 
-    let known = |table: &HashMap<Box<str>, u16>| {
+    let known = |table: &FxHashMap<Box<str>, u16>| {
         let mut ids: Vec<&str> = table.keys().map(|k| &**k).collect();
         ids.sort_unstable();
         list_ids(ids)
     };
-    let find = |table: &HashMap<Box<str>, u16>, entry: &str, kind: &'static str, id: &str| {
+    let find = |table: &FxHashMap<Box<str>, u16>, entry: &str, kind: &'static str, id: &str| {
         table
             .get(id)
             .copied()
@@ -454,7 +454,7 @@ pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
         offerings,
         offering_at,
         routes,
-        tenants: HashMap::new(),
+        tenants: FxHashMap::default(),
         names,
         raw,
     };
@@ -549,7 +549,8 @@ fn render_answers(catalog: &mut Catalog) -> Result<(), CatalogError> {
 }
 
 fn compile_tenants(catalog: &mut Catalog) -> Result<(), CatalogError> {
-    let mut tenants = HashMap::with_capacity(catalog.raw.tenants.len());
+    let mut tenants =
+        FxHashMap::with_capacity_and_hasher(catalog.raw.tenants.len(), Default::default());
     for (i, raw) in catalog.raw.tenants.iter().enumerate() {
         let Some(id) = raw.id.as_deref() else {
             return Err(invalid(
@@ -610,7 +611,7 @@ fn compile_obligations(
 
 /// Interns ids of one kind, refusing empty and duplicate ones.
 fn intern<'a>(
-    table: &mut HashMap<Box<str>, u16>,
+    table: &mut FxHashMap<Box<str>, u16>,
     entry: &str,
     kind: &'static str,
     ids: impl Iterator<Item = &'a String>,

@@ -13,7 +13,7 @@ mod error;
 pub mod format;
 mod tenant;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 pub use compile::compile;
@@ -297,21 +297,25 @@ pub struct Catalog {
     offering_at: Vec<Option<u32>>,
     /// `[feature][offering]` -> routes in order of preference.
     routes: Vec<Vec<Route>>,
-    tenants: HashMap<Arc<str>, Tenant>,
+    tenants: FxHashMap<Arc<str>, Tenant>,
     names: Names,
 }
 
 /// Id lookups, one table per kind, to positions in the catalog's lists.
+///
+/// Fx hashing: request ids are only looked up, never inserted, so a hash
+/// that resists chosen collisions buys nothing here, and it was the larger
+/// part of resolving a request.
 #[derive(Debug, Default)]
 struct Names {
-    regions: HashMap<Box<str>, u16>,
-    clusters: HashMap<Box<str>, u16>,
-    modes: HashMap<Box<str>, u16>,
-    providers: HashMap<Box<str>, u16>,
-    features: HashMap<Box<str>, u16>,
-    compliance: HashMap<Box<str>, u16>,
-    add_ons: HashMap<Box<str>, u16>,
-    sectors: HashMap<Box<str>, u16>,
+    regions: FxHashMap<Box<str>, u16>,
+    clusters: FxHashMap<Box<str>, u16>,
+    modes: FxHashMap<Box<str>, u16>,
+    providers: FxHashMap<Box<str>, u16>,
+    features: FxHashMap<Box<str>, u16>,
+    compliance: FxHashMap<Box<str>, u16>,
+    add_ons: FxHashMap<Box<str>, u16>,
+    sectors: FxHashMap<Box<str>, u16>,
 }
 
 impl Catalog {

@@ -1,8 +1,9 @@
-//! Decision answers as JSON bodies, serialised into one buffer.
+//! Answers as JSON bodies, serialised into one buffer.
 //!
 //! axum's `Json` starts its buffer at 128 bytes, so a 2-3 KB decision is
 //! copied five times as the buffer doubles. Answers here start with room for
-//! a typical decision instead.
+//! a typical decision instead; decisions and routes come already written
+//! (`DecisionBody::to_json`, `RouteDecisionBody::to_json`).
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +12,7 @@ use serde::Serialize;
 use super::LoadedCatalog;
 use super::error::Problem;
 
-/// Room for a typical decision answer (five features with their routes).
+/// Room for a typical answer.
 const ANSWER_CAPACITY: usize = 4096;
 
 /// `body` as `application/json`, cacheable for the catalog's TTL, with its
@@ -23,23 +24,7 @@ pub fn json_answer<T: Serialize>(
 ) -> Response {
     let mut bytes = Vec::with_capacity(ANSWER_CAPACITY);
     match serde_json::to_writer(&mut bytes, body) {
-        Ok(()) => {
-            let mut response = (
-                [
-                    (
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/json"),
-                    ),
-                    loaded.cache_control(),
-                ],
-                bytes,
-            )
-                .into_response();
-            if let Some((name, value)) = etag {
-                response.headers_mut().insert(name, value);
-            }
-            response
-        }
+        Ok(()) => written_answer(loaded, etag, bytes),
         Err(error) => {
             // Answer types serialise infallibly; this is a bug, not bad input.
             tracing::error!(%error, "cannot serialise an answer");
@@ -52,4 +37,27 @@ pub fn json_answer<T: Serialize>(
             .into_response()
         }
     }
+}
+
+/// An answer already written as JSON, as [`json_answer`] sends it.
+pub fn written_answer(
+    loaded: &LoadedCatalog,
+    etag: Option<(HeaderName, HeaderValue)>,
+    json: Vec<u8>,
+) -> Response {
+    let mut response = (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            loaded.cache_control(),
+        ],
+        json,
+    )
+        .into_response();
+    if let Some((name, value)) = etag {
+        response.headers_mut().insert(name, value);
+    }
+    response
 }

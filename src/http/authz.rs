@@ -6,7 +6,6 @@
 //! a 403 with `x-ai-deny-reason` and a JSON body of reasons. The decision is
 //! the engine's, exactly as `POST /v1/route` makes it.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -262,7 +261,11 @@ fn answer(state: &AppState, context: &DecisionContext, headers: &HeaderMap) -> R
     };
     let (name, value) = loaded.cache_control();
     out.insert(name, value);
-    (status, out, Json(body)).into_response()
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    (status, out, body.to_json()).into_response()
 }
 
 /// A problem for bad headers, with the configured status (nginx turns a

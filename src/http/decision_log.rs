@@ -19,6 +19,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use crate::config::LogFormat;
+use crate::wire::{escaped, json_string};
 
 /// How long a line may wait before it is written.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
@@ -166,12 +167,6 @@ fn text_line<'a>(
     let _ = writeln!(out, " latency_us={}", line.latency_us);
 }
 
-fn json_string(out: &mut Vec<u8>, value: &str) {
-    out.push(b'"');
-    escaped(out, value);
-    out.push(b'"');
-}
-
 fn json_joined<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a str>) {
     out.push(b'"');
     for (i, item) in items.enumerate() {
@@ -181,20 +176,6 @@ fn json_joined<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a str>) {
         escaped(out, item);
     }
     out.push(b'"');
-}
-
-/// `value` as the inside of a JSON string.
-fn escaped(out: &mut Vec<u8>, value: &str) {
-    for &byte in value.as_bytes() {
-        match byte {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            0..0x20 => {
-                let _ = write!(out, "\\u{byte:04x}");
-            }
-            _ => out.push(byte),
-        }
-    }
 }
 
 fn joined<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a str>) {

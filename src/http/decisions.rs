@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::answer::json_answer;
+use super::answer::{json_answer, written_answer};
 use super::error::{Problem, ValidJson, json_body, parse_json};
 use super::observe::{DecisionContext, Endpoint, record_decision};
 use crate::catalog::FieldError;
@@ -69,10 +69,10 @@ pub async fn decide_one(
         &decision_id,
     );
     let body = DecisionBody::new(catalog, &decision, decision_id, request.explain);
-    Ok(json_answer(
+    Ok(written_answer(
         &loaded,
         Some(etag_header(catalog, &raw)),
-        &body,
+        body.to_json(),
     ))
 }
 
@@ -227,9 +227,9 @@ pub async fn route(
         &decision_id,
     );
     let body = RouteDecisionBody::new(catalog, &decision, decision_id);
-    Ok(json_answer(
+    Ok(written_answer(
         &loaded,
         Some(etag_header(catalog, &raw)),
-        &body,
+        body.to_json(),
     ))
 }

@@ -6,7 +6,9 @@
 //! Holds no rule of the decision itself: tenants and features are resolved
 //! and decided by the engine.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::FxHasher;
 
 use crate::catalog::format::RawTenant;
 use crate::catalog::{Catalog, FieldError};
@@ -128,12 +130,11 @@ impl<'c> GatewayAnswer<'c> {
 /// the normalised request. Equal tags mean the same decision, though the
 /// decision ids of the two answers differ.
 ///
-/// The request is hashed with std's `DefaultHasher` built with `new()`,
-/// whose keys are fixed: replicas running the same build give a request
-/// the same tag. A tag is a cache validator, not a secret, so a fast
-/// 64-bit hash is enough.
+/// The request is hashed with the Fx hash, which has no random keys:
+/// replicas running the same build give a request the same tag. A tag is a
+/// cache validator, not a secret, so a fast 64-bit hash is enough.
 pub fn etag(catalog: &Catalog, normalised: &impl Hash) -> String {
-    let mut hasher = DefaultHasher::new();
+    let mut hasher = FxHasher::default();
     catalog.digest.hash(&mut hasher);
     normalised.hash(&mut hasher);
     format!("W/\"{}-{:016x}\"", catalog.version, hasher.finish())

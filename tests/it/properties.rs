@@ -25,9 +25,10 @@ use aipdp::catalog::format::{
     RawTenant,
 };
 use aipdp::catalog::{Catalog, IdSet, ModeId, Processing, Residency, Tenant, compile};
+use aipdp::engine::resolve_route_request;
 use aipdp::engine::{DecisionRequest, FeatureOutcome, ModeView, decide, eligibility};
 use aipdp::engine::{resolve_request, resolve_tenant};
-use aipdp::wire::DecisionBody;
+use aipdp::wire::{DecisionBody, RouteDecisionBody};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
@@ -990,6 +991,20 @@ proptest! {
     }
 
     #[test]
+    fn written_answers_are_serde_bytes_on_generated_catalogs(
+        plan in catalog_plan(),
+        req in request_plan(),
+    ) {
+        let catalog = compiled(&plan)?;
+        check_written_answers(&catalog, &raw_request(&catalog, &req))?;
+    }
+
+    #[test]
+    fn written_answers_are_serde_bytes_on_the_shipped_catalog(req in request_plan()) {
+        check_written_answers(&SHIPPED, &raw_request(&SHIPPED, &req))?;
+    }
+
+    #[test]
     fn restrictions_never_widen_on_generated_catalogs(
         plan in catalog_plan(),
         req in request_plan(),
@@ -1026,6 +1041,38 @@ proptest! {
         check_profile_not_loosened(&SHIPPED, &raw_request(&SHIPPED, &req))?;
         check_profile_not_loosened(&SHIPPED, &loosening_attempt(&SHIPPED, &req))?;
     }
+}
+
+/// The answers written by hand on the hot path are byte for byte what
+/// serde_json writes for the same answer types: decisions with and without
+/// a trace, and the route answer of every feature. Ad-hoc tenants get an id
+/// with characters JSON must escape.
+fn check_written_answers(catalog: &Catalog, raw: &RawDecisionRequest) -> Result<(), TestCaseError> {
+    let mut raw = raw.clone();
+    if raw.tenant.id.is_none() && raw.tenant.region.is_some() {
+        raw.tenant.id = Some("odd \"id\" \\ \n\u{1}\u{7f} é".into());
+    }
+    for explain in [false, true] {
+        raw.explain = explain;
+        let request = resolved(catalog, &raw)?;
+        let decision = decide(catalog, &request);
+        let body = DecisionBody::new(catalog, &decision, "id-\"1\"".into(), explain);
+        prop_assert_eq!(
+            String::from_utf8(body.to_json()).unwrap(),
+            serde_json::to_string(&body).unwrap()
+        );
+    }
+    for feature in &raw.features {
+        let request = resolve_route_request(catalog, &raw.tenant, feature, ("/tenant", "/feature"))
+            .map_err(|e| TestCaseError::fail(format!("route request refused: {e:?}")))?;
+        let decision = decide(catalog, &request);
+        let body = RouteDecisionBody::new(catalog, &decision, "route-1".into());
+        prop_assert_eq!(
+            String::from_utf8(body.to_json()).unwrap(),
+            serde_json::to_string(&body).unwrap()
+        );
+    }
+    Ok(())
 }
 
 /// Whether a generated request names a profile often enough for the

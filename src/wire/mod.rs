@@ -3,6 +3,10 @@
 //! Built from engine values borrowing the catalog, so ids are never copied
 //! into new strings; shared by the HTTP API and `aipdp decide`.
 
+mod write;
+
+pub use write::{escaped, string as json_string};
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
