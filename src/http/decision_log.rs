@@ -19,7 +19,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use crate::config::LogFormat;
-use crate::wire::{escaped, json_string};
+use crate::wire::{escaped, json_number, json_string};
 
 /// How long a line may wait before it is written.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
@@ -129,11 +129,9 @@ fn json_line<'a>(
     out.extend_from_slice(b",\"reasons\":");
     json_joined(out, reasons);
     field(out, "catalog_version", line.catalog_version);
-    let _ = writeln!(
-        out,
-        ",\"latency_us\":{}}},\"target\":\"aipdp::decision\"}}",
-        line.latency_us
-    );
+    out.extend_from_slice(b",\"latency_us\":");
+    json_number(out, line.latency_us);
+    out.extend_from_slice(b"},\"target\":\"aipdp::decision\"}\n");
 }
 
 fn text_line<'a>(
@@ -164,7 +162,9 @@ fn text_line<'a>(
     joined(out, reasons);
     out.extend_from_slice(b" catalog_version=");
     out.extend_from_slice(line.catalog_version.as_bytes());
-    let _ = writeln!(out, " latency_us={}", line.latency_us);
+    out.extend_from_slice(b" latency_us=");
+    json_number(out, line.latency_us);
+    out.push(b'\n');
 }
 
 fn json_joined<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a str>) {

@@ -2,7 +2,8 @@
 //! middleware wrapped around the whole router.
 //!
 //! In order: the request id (an incoming `x-request-id` is kept, else one
-//! is made; either way it is returned), load shedding and the in-flight
+//! is made; either way it is returned), the latency histogram (labelled by
+//! the route template the path matches), load shedding and the in-flight
 //! gauge, the bearer-token check, the request deadline, and a problem body
 //! for any bare error status the router or a layer produced. A request
 //! span carrying the id is opened at `debug` level.
@@ -20,7 +21,7 @@
 //! multi-threaded runtime that wakes the thread parked on the timer, two
 //! system calls per request).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, StatusCode};
@@ -57,7 +58,13 @@ pub async fn front_door(
         path = %request.uri().path(),
         request_id = request_id.to_str().unwrap_or(""),
     );
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = state.route_of(request.uri().path());
     let mut response = admit_and_run(&state, request, next).instrument(span).await;
+    state
+        .metrics()
+        .request_done(route, &method, response.status(), started);
     response
         .headers_mut()
         .insert(REQUEST_ID.clone(), request_id);

@@ -137,5 +137,17 @@ pub fn etag(catalog: &Catalog, normalised: &impl Hash) -> String {
     let mut hasher = FxHasher::default();
     catalog.digest.hash(&mut hasher);
     normalised.hash(&mut hasher);
-    format!("W/\"{}-{:016x}\"", catalog.version, hasher.finish())
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let hash = hasher.finish();
+    let mut tag = String::with_capacity(catalog.version.len() + 22);
+    tag.push_str("W/\"");
+    tag.push_str(&catalog.version);
+    tag.push('-');
+    tag.extend(
+        (0..16)
+            .rev()
+            .map(|i| char::from(HEX[(hash >> (4 * i)) as usize & 0xf])),
+    );
+    tag.push('"');
+    tag
 }

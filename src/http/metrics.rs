@@ -4,14 +4,13 @@
 //! Every metric lives in a registry owned by the [`AppState`], not in a
 //! global, so two services in one process (the tests) count apart.
 //! Handlers report a decision through [`super::observe::record_decision`],
-//! which lands here; the HTTP-level metrics come from [`track_request`].
+//! which lands here; the front door times every request.
 
 use std::time::{Instant, SystemTime};
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::IntoResponse;
 use prometheus::{
     Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
     Opts, Registry, TextEncoder,
@@ -51,7 +50,7 @@ impl Metrics {
         let request_duration = HistogramVec::new(
             HistogramOpts::new(
                 "http_request_duration_seconds",
-                "Time from routing a request to its response, by route, method and status.",
+                "Time from a request's arrival at the service to its response, by route template (`unmatched` for none), method and status.",
             )
             .buckets(vec![
                 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
@@ -179,25 +178,40 @@ impl Drop for InFlight {
     }
 }
 
-/// Times every routed request into the latency histogram. Installed as a
-/// route layer, so the route label is the route's template (bounded
-/// cardinality), never the raw path.
-pub async fn track_request(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let method = request.method().clone();
-    let response = next.run(request).await;
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    state
-        .metrics()
-        .request_duration
-        .with_label_values(&[route, method.as_str(), response.status().as_str()])
-        .observe(started.elapsed().as_secs_f64());
-    response
+/// The route templates of the service (`/v1/authz/{*rest}`), to label a
+/// request by the route its path matches: bounded cardinality, never the
+/// raw path. The front door times requests outside the router, where
+/// axum's `MatchedPath` is not known; a route layer would box every request
+/// again to learn it.
+#[derive(Debug, Clone)]
+pub struct RouteTemplates(matchit::Router<Box<str>>);
+
+impl RouteTemplates {
+    /// # Errors
+    /// When two templates conflict, which the router would refuse too.
+    pub fn new<'a>(
+        templates: impl IntoIterator<Item = &'a str>,
+    ) -> Result<RouteTemplates, matchit::InsertError> {
+        let mut router = matchit::Router::new();
+        for template in templates {
+            router.insert(template, template.into())?;
+        }
+        Ok(RouteTemplates(router))
+    }
+
+    /// The template `path` matches, or `unmatched`.
+    pub fn of(&self, path: &str) -> &str {
+        self.0.at(path).map_or("unmatched", |m| m.value)
+    }
+}
+
+impl Metrics {
+    /// Times a request into the latency histogram.
+    pub fn request_done(&self, route: &str, method: &Method, status: StatusCode, started: Instant) {
+        self.request_duration
+            .with_label_values(&[route, method.as_str(), status.as_str()])
+            .observe(started.elapsed().as_secs_f64());
+    }
 }
 
 /// Metrics in the Prometheus text format.

@@ -106,14 +106,20 @@ struct Shared {
     metrics: metrics::Metrics,
     reload: reload::ReloadState,
     guard: guard::Guard,
+    routes: metrics::RouteTemplates,
 }
 
 impl AppState {
     /// # Errors
-    /// Only when the metrics cannot be registered, which the tests rule out.
-    pub fn new(settings: Settings, catalog: LoadedCatalog) -> prometheus::Result<AppState> {
+    /// Only when the metrics cannot be registered or two routes conflict,
+    /// which the tests rule out.
+    pub fn new(settings: Settings, catalog: LoadedCatalog) -> std::io::Result<AppState> {
         let openapi = Bytes::from(openapi_json());
-        let metrics = metrics::Metrics::new()?;
+        let metrics = metrics::Metrics::new().map_err(std::io::Error::other)?;
+        let (_, spec) = api().split_for_parts();
+        let mut templates: Vec<&str> = spec.paths.paths.keys().map(String::as_str).collect();
+        templates.extend_from_slice(&ui::paths());
+        let routes = metrics::RouteTemplates::new(templates).map_err(std::io::Error::other)?;
         metrics.catalog_in_force(&catalog);
         let guard = guard::Guard::new(&settings);
         Ok(AppState {
@@ -125,12 +131,18 @@ impl AppState {
                 metrics,
                 reload: reload::ReloadState::default(),
                 guard,
+                routes,
             }),
         })
     }
 
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
+    }
+
+    /// The route template `path` matches, as the metrics label it.
+    pub fn route_of(&self, path: &str) -> &str {
+        self.inner.routes.of(path)
     }
 
     /// Ready to take traffic: a catalog is always loaded, so only a failed
@@ -249,10 +261,10 @@ pub fn openapi_json() -> String {
 /// The whole service: routes, limits, tokens and the problem contract.
 ///
 /// From the outside in: CORS when configured, the [`front`] door (request
-/// id, load shedding, tokens, the request deadline, problem bodies for bare
-/// errors), the body limit, the router, and per route the latency
-/// histogram. The outer layers wrap the router once rather than every
-/// route, so a request does not clone and box them again.
+/// id, latency histogram, load shedding, tokens, the request deadline,
+/// problem bodies for bare errors), the body limit, and the router. The
+/// layers wrap the router once rather than every route, so a request does
+/// not clone and box them again.
 pub fn router(
     state: AppState,
 ) -> impl Service<
@@ -267,10 +279,8 @@ pub fn router(
     let cors = guard::cors(state.settings());
     let (router, _) = api().split_for_parts();
     let router = router
-        .route_layer(from_fn_with_state(state.clone(), metrics::track_request))
         .merge(ui::routes())
         .fallback(|| async { StatusCode::NOT_FOUND })
-        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .with_state(state.clone());
     ServiceBuilder::new()
         .map_request(|request: axum::http::Request<hyper::body::Incoming>| {
@@ -278,6 +288,7 @@ pub fn router(
         })
         .option_layer(cors)
         .layer(from_fn_with_state(state, front::front_door))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .service(router)
 }
 
@@ -294,7 +305,7 @@ impl Application {
     /// When the address cannot be bound.
     pub async fn build(settings: Settings, catalog: LoadedCatalog) -> std::io::Result<Application> {
         let listener = TcpListener::bind(settings.listen).await?;
-        let state = AppState::new(settings, catalog).map_err(std::io::Error::other)?;
+        let state = AppState::new(settings, catalog)?;
         Ok(Application { listener, state })
     }
 

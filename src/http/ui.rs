@@ -45,18 +45,29 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     (headers, body)
 }
 
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// The explorer's files: path, content type and body.
+const ASSETS: [(&str, &str, &str); 6] = [
+    ("/ui", HTML, INDEX),
+    ("/ui/", HTML, INDEX),
+    ("/ui/app.js", JS, APP_JS),
+    ("/ui/style.css", "text/css; charset=utf-8", STYLE),
+    ("/ui/api", HTML, API),
+    ("/ui/api.js", JS, API_JS),
+];
+
 /// The explorer's routes.
 pub fn routes() -> Router<AppState> {
-    const HTML: &str = "text/html; charset=utf-8";
-    const JS: &str = "text/javascript; charset=utf-8";
-    Router::new()
-        .route("/ui", get(|| async { asset(HTML, INDEX) }))
-        .route("/ui/", get(|| async { asset(HTML, INDEX) }))
-        .route("/ui/app.js", get(|| async { asset(JS, APP_JS) }))
-        .route(
-            "/ui/style.css",
-            get(|| async { asset("text/css; charset=utf-8", STYLE) }),
-        )
-        .route("/ui/api", get(|| async { asset(HTML, API) }))
-        .route("/ui/api.js", get(|| async { asset(JS, API_JS) }))
+    ASSETS
+        .iter()
+        .fold(Router::new(), |router, &(path, content_type, body)| {
+            router.route(path, get(move || async move { asset(content_type, body) }))
+        })
+}
+
+/// The paths of [`routes`].
+pub fn paths() -> [&'static str; ASSETS.len()] {
+    ASSETS.map(|(path, _, _)| path)
 }

@@ -196,7 +196,12 @@ fn boolean(o: &mut Vec<u8>, value: bool) {
 }
 
 fn number(o: &mut Vec<u8>, value: u32) {
-    let mut digits = [0u8; 10];
+    json_number(o, u64::from(value));
+}
+
+/// `value` in decimal.
+pub fn json_number(o: &mut Vec<u8>, value: u64) {
+    let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = value;
     loop {

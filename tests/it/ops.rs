@@ -322,6 +322,20 @@ async fn metrics_are_named_and_move() {
 
     let latency = "aipdp_http_request_duration_seconds_count{method=\"POST\",route=\"/v1/decisions\",status=\"200\"}";
     assert_eq!(sample(&app, latency).await, 2.0);
+    // Routes are labelled by template, never by raw path; other paths are
+    // one `unmatched` series.
+    for path in [
+        "/v1/authz/v1/chat/completions",
+        "/v1/authz/other",
+        "/nope/1",
+        "/nope/2",
+    ] {
+        app.client.get(app.url(path)).send().await.unwrap();
+    }
+    let authz = "aipdp_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/authz/{*rest}\",status=\"400\"}";
+    assert_eq!(sample(&app, authz).await, 2.0);
+    let unmatched = "aipdp_http_request_duration_seconds_count{method=\"GET\",route=\"unmatched\",status=\"404\"}";
+    assert_eq!(sample(&app, unmatched).await, 2.0);
     // The scrape being served is not counted as in flight.
     assert_eq!(sample(&app, "aipdp_http_requests_in_flight").await, 0.0);
 }
