@@ -14,7 +14,7 @@ use super::observe::{DecisionContext, Endpoint, record_decision};
 use crate::catalog::FieldError;
 use crate::catalog::format::{RawDecisionRequest, RawTenant};
 use crate::engine::{decide, resolve_request, resolve_route_request};
-use crate::wire::{DecisionBody, ProblemBody, RouteDecisionBody};
+use crate::wire::{DecisionBody, ProblemBody, RouteDecisionBody, decision_json};
 
 /// Problems a JSON endpoint can answer with (for the OpenAPI document only).
 #[derive(utoipa::IntoResponses)]
@@ -68,11 +68,10 @@ pub async fn decide_one(
         &decision,
         &decision_id,
     );
-    let body = DecisionBody::new(catalog, &decision, decision_id, request.explain);
     Ok(written_answer(
         &loaded,
         Some(etag_header(catalog, &raw)),
-        body.to_json(),
+        decision_json(catalog, &decision, &decision_id, request.explain),
     ))
 }
 

@@ -6,60 +6,91 @@
 //! through its generic machinery, which cost more than deciding. These
 //! writers put out the very same bytes with keys as literals, catalog parts
 //! already rendered, and strings copied whole unless they hold a character
-//! JSON must escape. The property tests check, over generated catalogs and
-//! requests, that both give identical bytes.
+//! JSON must escape; a decision is written straight from the engine's
+//! answer, without the allocations of building its `DecisionBody`. The
+//! property tests check, over generated catalogs and requests, that both
+//! give identical bytes.
 
 use std::fmt::{self, Write as _};
 
 use super::{
-    DataHandlingBody, DecisionBody, FeatureBody, MessageBody, OutcomeBody, ReasonBody, Rendered,
-    RouteDecisionBody, TenantBody,
+    DataHandlingBody, MessageBody, OutcomeBody, ReasonBody, Rendered, RouteDecisionBody, TenantBody,
 };
-use crate::catalog::Processing;
+use crate::catalog::{AnswerJson, Catalog, ModeId, Processing};
+use crate::engine::{Decision, FeatureOutcome};
 
 /// Room for a typical decision answer (five features with their routes).
 const ANSWER_CAPACITY: usize = 4096;
 
-impl DecisionBody<'_> {
-    /// The answer as JSON: the bytes `serde_json::to_vec` gives.
-    pub fn to_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(ANSWER_CAPACITY);
-        let o = &mut out;
-        o.extend_from_slice(b"{\"decision_id\":");
-        string(o, &self.decision_id);
-        o.extend_from_slice(b",\"catalog_version\":");
-        string(o, self.catalog_version);
-        o.extend_from_slice(b",\"outcome\":");
-        string(o, outcome(self.outcome));
-        o.extend_from_slice(b",\"mode\":");
-        nullable(o, self.mode);
-        o.extend_from_slice(b",\"default_mode\":");
-        string(o, self.default_mode);
-        o.extend_from_slice(b",\"recommended_mode\":");
-        nullable(o, self.recommended_mode);
-        o.extend_from_slice(b",\"eligible_modes\":");
-        array(o, &self.eligible_modes, |o, id| string(o, id));
-        o.extend_from_slice(b",\"providers\":");
-        array(o, &self.providers, rendered);
-        o.extend_from_slice(b",\"features\":");
-        array(o, &self.features, feature);
-        o.extend_from_slice(b",\"data_handling\":");
-        data_handling(o, &self.data_handling);
-        o.extend_from_slice(b",\"obligations\":");
-        array(o, &self.obligations, rendered);
-        o.extend_from_slice(b",\"reasons\":");
-        array(o, &self.reasons, reason);
-        if let Some(trace) = &self.trace {
-            o.extend_from_slice(b",\"trace\":");
-            array(o, trace, reason);
-        }
-        o.extend_from_slice(b",\"tenant\":");
-        tenant(o, &self.tenant);
-        o.extend_from_slice(b",\"ttl_seconds\":");
-        number(o, self.ttl_seconds);
-        o.push(b'}');
-        out
+/// A decision's answer as JSON, written straight from the decision: the
+/// bytes serde_json writes for `DecisionBody::new(catalog, decision,
+/// decision_id, explain)`, without building that body first.
+pub fn decision_json(
+    catalog: &Catalog,
+    decision: &Decision<'_>,
+    decision_id: &str,
+    explain: bool,
+) -> Vec<u8> {
+    let mode_id = |m: ModeId| &*catalog.mode(m).id;
+    let mut out = Vec::with_capacity(ANSWER_CAPACITY);
+    let o = &mut out;
+    o.extend_from_slice(b"{\"decision_id\":");
+    string(o, decision_id);
+    o.extend_from_slice(b",\"catalog_version\":");
+    string(o, &catalog.version);
+    o.extend_from_slice(b",\"outcome\":");
+    string(o, outcome(decision.outcome.into()));
+    o.extend_from_slice(b",\"mode\":");
+    nullable(o, decision.mode.map(mode_id));
+    o.extend_from_slice(b",\"default_mode\":");
+    string(o, mode_id(decision.default_mode));
+    o.extend_from_slice(b",\"recommended_mode\":");
+    nullable(o, decision.recommended_mode.map(mode_id));
+    o.extend_from_slice(b",\"eligible_modes\":");
+    items(o, decision.eligible_modes.iter(), |o, m| {
+        string(o, &catalog.modes[m].id);
+    });
+    o.extend_from_slice(b",\"providers\":");
+    items(o, decision.providers(), |o, p| raw(o, &p.answer_json));
+    o.extend_from_slice(b",\"features\":");
+    items(o, decision.features.iter(), |o, f| feature(o, catalog, f));
+    o.extend_from_slice(b",\"data_handling\":");
+    data_handling(
+        o,
+        &DataHandlingBody {
+            processing: decision.data_handling.processing,
+            third_party: decision.data_handling.third_party,
+            customer_content_training: false,
+        },
+    );
+    o.extend_from_slice(b",\"obligations\":");
+    items(o, decision.obligations.iter(), |o, ob| {
+        raw(o, &ob.answer_json)
+    });
+    o.extend_from_slice(b",\"reasons\":");
+    items(o, decision.reasons.iter(), |o, r| {
+        reason(o, &ReasonBody::new(catalog, r));
+    });
+    if explain {
+        o.extend_from_slice(b",\"trace\":");
+        items(o, decision.trace.iter(), |o, r| {
+            reason(o, &ReasonBody::new(catalog, r));
+        });
     }
+    o.extend_from_slice(b",\"tenant\":");
+    tenant(
+        o,
+        &TenantBody {
+            id: decision.tenant.id.clone(),
+            region: &catalog.region(decision.tenant.region).id,
+            data_cluster: &catalog.cluster(decision.tenant.cluster).id,
+            residency: decision.tenant.residency.as_str(),
+        },
+    );
+    o.extend_from_slice(b",\"ttl_seconds\":");
+    number(o, catalog.ttl_seconds);
+    o.push(b'}');
+    out
 }
 
 impl RouteDecisionBody<'_> {
@@ -93,22 +124,26 @@ impl RouteDecisionBody<'_> {
     }
 }
 
-fn feature(o: &mut Vec<u8>, f: &FeatureBody<'_>) {
+/// One feature, as `FeatureBody::new` shapes it.
+fn feature(o: &mut Vec<u8>, catalog: &Catalog, f: &FeatureOutcome<'_>) {
     o.extend_from_slice(b"{\"id\":");
-    string(o, f.id);
-    o.extend_from_slice(b",\"permitted\":");
-    boolean(o, f.permitted);
-    if let Some(route) = &f.route {
-        o.extend_from_slice(b",\"route\":");
-        rendered(o, route);
-    }
-    if let Some(fallbacks) = &f.fallbacks {
-        o.extend_from_slice(b",\"fallbacks\":");
-        array(o, fallbacks, rendered);
-    }
-    if let Some(reasons) = &f.reasons {
-        o.extend_from_slice(b",\"reasons\":");
-        array(o, reasons, reason);
+    string(o, &catalog.feature(f.feature).id);
+    match &f.refusal {
+        None => {
+            o.extend_from_slice(b",\"permitted\":true");
+            let mut routes = f.usable_routes();
+            if let Some(route) = routes.next() {
+                o.extend_from_slice(b",\"route\":");
+                raw(o, &route.answer_json);
+            }
+            o.extend_from_slice(b",\"fallbacks\":");
+            items(o, routes, |o, r| raw(o, &r.answer_json));
+        }
+        Some(refusal) => {
+            o.extend_from_slice(b",\"permitted\":false,\"reasons\":[");
+            reason(o, &ReasonBody::new(catalog, refusal));
+            o.push(b']');
+        }
     }
     o.push(b'}');
 }
@@ -173,9 +208,17 @@ fn rendered<T>(o: &mut Vec<u8>, part: &Rendered<'_, T>) {
     o.extend_from_slice(part.json.get().as_bytes());
 }
 
-fn array<T>(o: &mut Vec<u8>, items: &[T], mut each: impl FnMut(&mut Vec<u8>, &T)) {
+fn raw(o: &mut Vec<u8>, part: &AnswerJson) {
+    o.extend_from_slice(part.raw().get().as_bytes());
+}
+
+fn array<T>(o: &mut Vec<u8>, list: &[T], mut each: impl FnMut(&mut Vec<u8>, &T)) {
+    items(o, list.iter(), |o, item| each(o, item));
+}
+
+fn items<T>(o: &mut Vec<u8>, list: impl Iterator<Item = T>, mut each: impl FnMut(&mut Vec<u8>, T)) {
     o.push(b'[');
-    for (i, item) in items.iter().enumerate() {
+    for (i, item) in list.enumerate() {
         if i > 0 {
             o.push(b',');
         }
@@ -230,10 +273,10 @@ pub fn escaped(o: &mut Vec<u8>, value: &str) {
     let bytes = value.as_bytes();
     // Most strings need no escape. Checking every byte without stopping
     // early lets the compiler check many bytes at a time.
-    let plain = bytes.iter().fold(true, |plain, &b| {
-        plain & (b >= 0x20 && b != b'"' && b != b'\\')
+    let special = bytes.iter().fold(0u8, |special, &b| {
+        special | u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\')
     });
-    if plain {
+    if special == 0 {
         o.extend_from_slice(bytes);
         return;
     }

@@ -28,7 +28,7 @@ use aipdp::catalog::{Catalog, IdSet, ModeId, Processing, Residency, Tenant, comp
 use aipdp::engine::resolve_route_request;
 use aipdp::engine::{DecisionRequest, FeatureOutcome, ModeView, decide, eligibility};
 use aipdp::engine::{resolve_request, resolve_tenant};
-use aipdp::wire::{DecisionBody, RouteDecisionBody};
+use aipdp::wire::{DecisionBody, RouteDecisionBody, decision_json};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
@@ -1058,7 +1058,7 @@ fn check_written_answers(catalog: &Catalog, raw: &RawDecisionRequest) -> Result<
         let decision = decide(catalog, &request);
         let body = DecisionBody::new(catalog, &decision, "id-\"1\"".into(), explain);
         prop_assert_eq!(
-            String::from_utf8(body.to_json()).unwrap(),
+            String::from_utf8(decision_json(catalog, &decision, "id-\"1\"", explain)).unwrap(),
             serde_json::to_string(&body).unwrap()
         );
     }
