@@ -40,8 +40,48 @@ pub struct Line<'a> {
     pub latency_us: u64,
 }
 
-/// Lines waiting for the writer thread.
-static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+/// Lines waiting for the writer thread, and the clock that stamps them.
+static PENDING: Mutex<Pending> = Mutex::new(Pending {
+    lines: Vec::new(),
+    clock: Clock::new(),
+});
+
+struct Pending {
+    lines: Vec<u8>,
+    clock: Clock,
+}
+
+/// Writes timestamps, working out the calendar date and time of day once
+/// per second rather than for every line.
+struct Clock {
+    second: u64,
+    /// `2026-11-23T04:52:30.` for `second`.
+    prefix: [u8; 20],
+}
+
+impl Clock {
+    const fn new() -> Clock {
+        Clock {
+            second: u64::MAX,
+            prefix: [0; 20],
+        }
+    }
+
+    fn stamp(&mut self, out: &mut Vec<u8>, now: SystemTime) {
+        let since = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        if since.as_secs() != self.second {
+            let mut full = Vec::with_capacity(27);
+            timestamp(&mut full, now);
+            self.prefix.copy_from_slice(&full[..20]);
+            self.second = since.as_secs();
+        }
+        out.extend_from_slice(&self.prefix);
+        zero_padded(out, u64::from(since.subsec_micros()), 6);
+        out.push(b'Z');
+    }
+}
 static WRITER: OnceLock<()> = OnceLock::new();
 
 /// Appends a line; `features` and `reasons` are written comma-separated.
@@ -57,13 +97,13 @@ pub fn write<'a>(
     let Ok(mut pending) = PENDING.lock() else {
         return false;
     };
-    if pending.len() >= MAX_PENDING {
+    if pending.lines.len() >= MAX_PENDING {
         return false;
     }
-    let out = &mut *pending;
+    let Pending { lines, clock } = &mut *pending;
     match format {
-        LogFormat::Json => json_line(out, now, line, features, reasons),
-        LogFormat::Text => text_line(out, now, line, features, reasons),
+        LogFormat::Json => json_line(lines, clock, now, line, features, reasons),
+        LogFormat::Text => text_line(lines, clock, now, line, features, reasons),
     }
     true
 }
@@ -71,7 +111,7 @@ pub fn write<'a>(
 /// Writes every waiting line now.
 pub fn flush() {
     let taken = match PENDING.lock() {
-        Ok(mut pending) => std::mem::take(&mut *pending),
+        Ok(mut pending) => std::mem::take(&mut pending.lines),
         Err(_) => return,
     };
     if !taken.is_empty() {
@@ -87,7 +127,7 @@ fn start_writer() {
             loop {
                 std::thread::sleep(FLUSH_INTERVAL);
                 if let Ok(mut pending) = PENDING.lock() {
-                    std::mem::swap(&mut *pending, &mut spare);
+                    std::mem::swap(&mut pending.lines, &mut spare);
                 }
                 if !spare.is_empty() {
                     // Nowhere to report a failed write to standard error.
@@ -104,13 +144,14 @@ fn start_writer() {
 
 fn json_line<'a>(
     out: &mut Vec<u8>,
+    clock: &mut Clock,
     now: SystemTime,
     line: &Line<'_>,
     features: impl Iterator<Item = &'a str>,
     reasons: impl Iterator<Item = &'a str>,
 ) {
     out.extend_from_slice(b"{\"timestamp\":\"");
-    timestamp(out, now);
+    clock.stamp(out, now);
     out.extend_from_slice(b"\",\"level\":\"INFO\",\"fields\":{\"message\":\"decision\"");
     let field = |out: &mut Vec<u8>, name: &str, value: &str| {
         out.extend_from_slice(b",\"");
@@ -136,12 +177,13 @@ fn json_line<'a>(
 
 fn text_line<'a>(
     out: &mut Vec<u8>,
+    clock: &mut Clock,
     now: SystemTime,
     line: &Line<'_>,
     features: impl Iterator<Item = &'a str>,
     reasons: impl Iterator<Item = &'a str>,
 ) {
-    timestamp(out, now);
+    clock.stamp(out, now);
     out.extend_from_slice(b"  INFO aipdp::decision: decision decision_id=");
     out.extend_from_slice(line.decision_id.as_bytes());
     // Values a client chose are quoted and escaped; the rest are ids and
@@ -249,6 +291,22 @@ mod tests {
     }
 
     #[test]
+    fn the_clock_stamps_as_the_calendar_does_across_seconds() {
+        let mut clock = Clock::new();
+        for (seconds, micros) in [
+            (1_795_409_550, 595_124),
+            (1_795_409_550, 7),
+            (1_795_409_551, 0),
+            (0, 0),
+        ] {
+            let mut out = Vec::new();
+            let now = SystemTime::UNIX_EPOCH + Duration::new(seconds, micros * 1000);
+            clock.stamp(&mut out, now);
+            assert_eq!(String::from_utf8(out).unwrap(), at(seconds, micros));
+        }
+    }
+
+    #[test]
     fn timestamps_are_rfc3339_utc_with_microseconds() {
         assert_eq!(at(0, 0), "1970-01-01T00:00:00.000000Z");
         assert_eq!(at(951_782_400, 1), "2000-02-29T00:00:00.000001Z");
@@ -274,6 +332,7 @@ mod tests {
         let mut out = Vec::new();
         json_line(
             &mut out,
+            &mut Clock::new(),
             SystemTime::UNIX_EPOCH,
             &line(),
             ["meeting_summary", "web_search_answers"].into_iter(),
@@ -310,6 +369,7 @@ mod tests {
         let mut out = Vec::new();
         text_line(
             &mut out,
+            &mut Clock::new(),
             SystemTime::UNIX_EPOCH,
             &line(),
             ["meeting_summary"].into_iter(),

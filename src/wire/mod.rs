@@ -53,8 +53,10 @@ impl DecisionIds {
     /// A new id shaped like a UUID (version 4 bits set), never repeated in
     /// this process: the low half is a bijective mix of a counter.
     pub fn next_id(&self) -> String {
-        let id = self.next_id_bytes();
-        String::from_utf8_lossy(&id).into_owned()
+        self.next_id_bytes()
+            .iter()
+            .map(|&b| char::from(b))
+            .collect()
     }
 
     /// [`DecisionIds::next_id`] as ASCII bytes, `8-4-4-4-12` hex digits.
@@ -67,15 +69,17 @@ impl DecisionIds {
         // The variant bits overwrite two bits of `lo`; fold them into `hi`
         // so distinct counters still give distinct ids.
         let hi = hi ^ ((lo >> 62) << 32);
-        let mut out = [b'-'; 36];
-        let digits = (0..16)
-            .rev()
-            .map(|i| hi >> (4 * i))
-            .chain((0..16).rev().map(|i| lo_v >> (4 * i)));
-        let slots = (0..36).filter(|&i| !matches!(i, 8 | 13 | 18 | 23));
-        for (slot, nibble) in slots.zip(digits) {
-            out[slot] = HEX[(nibble & 0xf) as usize];
+        let mut digits = [0u8; 32];
+        for (i, digit) in digits.iter_mut().enumerate() {
+            let word = if i < 16 { hi } else { lo_v };
+            *digit = HEX[(word >> (60 - 4 * (i % 16))) as usize & 0xf];
         }
+        let mut out = [b'-'; 36];
+        out[..8].copy_from_slice(&digits[..8]);
+        out[9..13].copy_from_slice(&digits[8..12]);
+        out[14..18].copy_from_slice(&digits[12..16]);
+        out[19..23].copy_from_slice(&digits[16..20]);
+        out[24..].copy_from_slice(&digits[20..]);
         out
     }
 }
