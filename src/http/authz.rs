@@ -6,7 +6,7 @@
 //! a 403 with `x-ai-deny-reason` and a JSON body of reasons. The decision is
 //! the engine's, exactly as `POST /v1/route` makes it.
 
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -21,6 +21,8 @@ use crate::wire::{ProblemBody, RouteDecisionBody};
 
 /// Request headers read by the authoriser.
 pub mod request {
+    use axum::http::HeaderName;
+
     pub const TENANT_ID: &str = "x-tenant-id";
     pub const TENANT_REGION: &str = "x-tenant-region";
     pub const TENANT_RESIDENCY: &str = "x-tenant-residency";
@@ -31,6 +33,8 @@ pub mod request {
     pub const TENANT_COMPLIANCE: &str = "x-tenant-compliance";
     pub const TENANT_ADD_ONS: &str = "x-tenant-add-ons";
     pub const FEATURE: &str = "x-ai-feature";
+    /// The JSON pointer of [`FEATURE`] in problems.
+    pub const FEATURE_POINTER: &str = "/headers/x-ai-feature";
 
     /// Every header that can change the answer: a cache in front of the
     /// authoriser must key on all of them.
@@ -45,6 +49,20 @@ pub mod request {
         TENANT_COMPLIANCE,
         TENANT_ADD_ONS,
         FEATURE,
+    ];
+
+    /// [`ALL`] as header names, in the same order, made at compile time.
+    pub static HEADERS: [HeaderName; 10] = [
+        HeaderName::from_static(TENANT_ID),
+        HeaderName::from_static(TENANT_REGION),
+        HeaderName::from_static(TENANT_RESIDENCY),
+        HeaderName::from_static(TENANT_MODE),
+        HeaderName::from_static(TENANT_CLUSTER),
+        HeaderName::from_static(TENANT_ALLOWED_PROVIDERS),
+        HeaderName::from_static(TENANT_DENIED_PROVIDERS),
+        HeaderName::from_static(TENANT_COMPLIANCE),
+        HeaderName::from_static(TENANT_ADD_ONS),
+        HeaderName::from_static(FEATURE),
     ];
 }
 
@@ -126,9 +144,9 @@ pub enum AuthzResponses<'a> {
 pub async fn authorise(
     State(state): State<AppState>,
     context: DecisionContext,
-    headers: HeaderMap,
+    request: Request,
 ) -> Response {
-    answer(&state, &context, &headers)
+    answer(&state, &context, request.headers())
 }
 
 /// Authorise a gateway request; the path after `/v1/authz/` (Envoy's
@@ -142,9 +160,9 @@ pub async fn authorise(
 pub async fn authorise_path(
     State(state): State<AppState>,
     context: DecisionContext,
-    headers: HeaderMap,
+    request: Request,
 ) -> Response {
-    answer(&state, &context, &headers)
+    answer(&state, &context, request.headers())
 }
 
 /// The headers a gateway sends, for the OpenAPI document (they are read by
@@ -196,7 +214,7 @@ fn answer(state: &AppState, context: &DecisionContext, headers: &HeaderMap) -> R
         &request.tenant,
         &request.feature,
         settings.require_known_tenant,
-        ("/headers", &format!("/headers/{}", request::FEATURE)),
+        ("/headers", request::FEATURE_POINTER),
     ) {
         Ok(answer) => answer,
         Err(errors) => return invalid(state, header_pointers(errors)),
@@ -212,26 +230,47 @@ fn answer(state: &AppState, context: &DecisionContext, headers: &HeaderMap) -> R
             &body.decision_id,
         );
     }
-    let mut out = HeaderMap::new();
-    let mut put = |name: &str, value: &str| {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
+    let deny = answer.deny_reason();
+    let allowed_route = match (deny, &body.route) {
+        (None, Some(route)) => Some(&route.value),
+        _ => None,
+    };
+    let status = if allowed_route.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::FORBIDDEN
+    };
+    let mut response = (status, body.to_json()).into_response();
+    let out = response.headers_mut();
+    out.reserve(16);
+    let (name, value) = loaded.cache_control();
+    out.insert(name, value);
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    out.insert(
+        const { HeaderName::from_static(response::ACCEL_EXPIRES) },
+        HeaderValue::from(catalog.ttl_seconds),
+    );
+    // Header names are the constants above (or the configured fallback
+    // header), so none is parsed per request.
+    let mut put = |name: HeaderName, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
             out.insert(name, value);
         }
     };
-    put(response::DECISION_ID, &body.decision_id);
-    let ttl = catalog.ttl_seconds.to_string();
-    put(response::ACCEL_EXPIRES, &ttl);
-    put(header::ETAG.as_str(), &etag(catalog, &request));
-    let status = match (answer.deny_reason(), &body.route) {
-        (None, Some(route)) => {
-            let route = &route.value;
+    put(
+        const { HeaderName::from_static(response::DECISION_ID) },
+        &body.decision_id,
+    );
+    put(header::ETAG, &etag(catalog, &request));
+    match allowed_route {
+        Some(route) => {
             let mut set = vec![response::DECISION_ID];
             let mut routed = |name: &'static str, value: Option<&str>| {
                 if let Some(value) = value {
-                    put(name, value);
+                    put(HeaderName::from_static(name), value);
                     set.push(name);
                 }
             };
@@ -242,30 +281,32 @@ fn answer(state: &AppState, context: &DecisionContext, headers: &HeaderMap) -> R
             routed(response::PLATFORM, route.platform);
             routed(response::ENDPOINT, route.endpoint);
             routed(response::PROVIDER_MODEL, route.provider_model);
-            let chain: Vec<&str> = body.fallbacks.iter().map(|r| r.value.provider).collect();
-            put(&settings.fallback_header, &chain.join(","));
+            let mut chain = String::new();
+            for (i, fallback) in body.fallbacks.iter().enumerate() {
+                if i > 0 {
+                    chain.push(',');
+                }
+                chain.push_str(fallback.value.provider);
+            }
+            put(state.fallback_header().clone(), &chain);
             let unset: Vec<&str> = response::ROUTING
                 .iter()
                 .copied()
                 .filter(|name| !set.contains(name))
                 .collect();
             if !unset.is_empty() {
-                put(response::HEADERS_TO_REMOVE, &unset.join(","));
+                put(
+                    const { HeaderName::from_static(response::HEADERS_TO_REMOVE) },
+                    &unset.join(","),
+                );
             }
-            StatusCode::OK
         }
-        (reason, _) => {
-            put(response::DENY_REASON, reason.unwrap_or("no_route"));
-            StatusCode::FORBIDDEN
-        }
-    };
-    let (name, value) = loaded.cache_control();
-    out.insert(name, value);
-    out.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    (status, out, body.to_json()).into_response()
+        None => put(
+            const { HeaderName::from_static(response::DENY_REASON) },
+            deny.unwrap_or("no_route"),
+        ),
+    }
+    response
 }
 
 /// A problem for bad headers, with the configured status (nginx turns a
@@ -277,7 +318,7 @@ fn invalid(state: &AppState, errors: Vec<FieldError>) -> Response {
     }
     let mut response = problem.into_response();
     response.headers_mut().insert(
-        HeaderName::from_static(response::DENY_REASON),
+        const { HeaderName::from_static(response::DENY_REASON) },
         HeaderValue::from_static(INVALID_REQUEST),
     );
     response
@@ -321,43 +362,46 @@ fn header_pointers(errors: Vec<FieldError>) -> Vec<FieldError> {
 /// not empty, not over `max_bytes`.
 fn read_headers(headers: &HeaderMap, max_bytes: usize) -> Result<HeaderRequest, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let mut get = |name: &'static str| -> Option<String> {
-        let pointer = format!("/headers/{name}");
+    let mut get = |name: &HeaderName| -> Option<String> {
+        // Written out only for an error.
+        let pointer = || format!("/headers/{name}");
         let mut values = headers.get_all(name).iter();
         let value = values.next()?;
         if values.next().is_some() {
-            errors.push(FieldError::new(pointer, "send this header once"));
+            errors.push(FieldError::new(pointer(), "send this header once"));
             return None;
         }
         if value.len() > max_bytes {
             errors.push(FieldError::new(
-                pointer,
+                pointer(),
                 format!("longer than {max_bytes} bytes"),
             ));
             return None;
         }
         match std::str::from_utf8(value.as_bytes()) {
             Err(_) => {
-                errors.push(FieldError::new(pointer, "not valid UTF-8"));
+                errors.push(FieldError::new(pointer(), "not valid UTF-8"));
                 None
             }
             Ok(text) if text.trim().is_empty() => {
-                errors.push(FieldError::new(pointer, "must not be empty"));
+                errors.push(FieldError::new(pointer(), "must not be empty"));
                 None
             }
             Ok(text) => Some(text.trim().to_owned()),
         }
     };
-    let id = get(request::TENANT_ID);
-    let region = get(request::TENANT_REGION);
-    let residency = get(request::TENANT_RESIDENCY);
-    let selected_mode = get(request::TENANT_MODE);
-    let data_cluster = get(request::TENANT_CLUSTER);
-    let allowed = get(request::TENANT_ALLOWED_PROVIDERS);
-    let denied = get(request::TENANT_DENIED_PROVIDERS);
-    let compliance = get(request::TENANT_COMPLIANCE);
-    let add_ons = get(request::TENANT_ADD_ONS);
-    let feature = get(request::FEATURE);
+    let [
+        id,
+        region,
+        residency,
+        selected_mode,
+        data_cluster,
+        allowed,
+        denied,
+        compliance,
+        add_ons,
+        feature,
+    ] = request::HEADERS.each_ref().map(&mut get);
     let residency = residency.and_then(|value| {
         let found = Residency::ALL.into_iter().find(|r| r.as_str() == value);
         if found.is_none() {

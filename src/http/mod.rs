@@ -107,6 +107,8 @@ struct Shared {
     reload: reload::ReloadState,
     guard: guard::Guard,
     routes: metrics::RouteTemplates,
+    /// `authz.fallback_header`, parsed once (the settings check it).
+    fallback_header: axum::http::HeaderName,
 }
 
 impl AppState {
@@ -120,6 +122,9 @@ impl AppState {
         let mut templates: Vec<&str> = spec.paths.paths.keys().map(String::as_str).collect();
         templates.extend_from_slice(&ui::paths());
         let routes = metrics::RouteTemplates::new(templates).map_err(std::io::Error::other)?;
+        let fallback_header =
+            axum::http::HeaderName::from_bytes(settings.authz.fallback_header.as_bytes())
+                .map_err(std::io::Error::other)?;
         metrics.catalog_in_force(&catalog);
         let guard = guard::Guard::new(&settings);
         Ok(AppState {
@@ -132,12 +137,18 @@ impl AppState {
                 reload: reload::ReloadState::default(),
                 guard,
                 routes,
+                fallback_header,
             }),
         })
     }
 
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
+    }
+
+    /// The header that carries an allowed route's fallback chain.
+    pub fn fallback_header(&self) -> &axum::http::HeaderName {
+        &self.inner.fallback_header
     }
 
     /// The route template `path` matches, as the metrics label it.

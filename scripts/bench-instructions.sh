@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# User-space instructions per request, aipdp against the floor, counted by
+# callgrind: unlike CPU time on a shared machine, the count is the same from
+# run to run, so a change's effect shows even when it is a few percent.
+# Kernel time (the socket) is not counted: it is the same for both servers
+# for the same bytes. Each server runs under valgrind on 127.0.0.1, gets
+# WARMUP requests on one keep-alive connection, then its counters are zeroed
+# and N more are counted. Prints a markdown table.
+#
+# Environment: N (2000), WARMUP (300), AIPDP_BIN and FLOOR_BIN (use these
+# release binaries instead of building), OUT (report file, also printed).
+# About a minute after the build. Not part of scripts/test.sh; see
+# docs/BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+N=${N:-2000}
+WARMUP=${WARMUP:-300}
+OUT=${OUT:-target/bench-instructions.md}
+
+# The endpoints of scripts/bench-http.sh: name | method | path | body file
+# ("-" for none) | extra headers ("Name: value" pairs separated by ";").
+ENDPOINTS=(
+  "decisions|POST|/v1/decisions|benches/requests/decision.json|"
+  "route|POST|/v1/route|benches/requests/route.json|"
+  "authz|GET|/v1/authz/v1/chat/completions|-|x-tenant-id: acme-eu;x-ai-feature: meeting_summary"
+)
+
+ensure_apt valgrind curl
+build=()
+[ -n "${AIPDP_BIN:-}" ] || build+=(--bin aipdp)
+[ -n "${FLOOR_BIN:-}" ] || build+=(--example floor)
+if [ ${#build[@]} -gt 0 ]; then
+  echo "building release binaries" >&2
+  cargo build --release --locked --quiet "${build[@]}"
+fi
+AIPDP=${AIPDP_BIN:-target/release/aipdp}
+FLOOR=${FLOOR_BIN:-target/release/examples/floor}
+unset AIPDP_BIN FLOOR_BIN
+
+work=$(mktemp -d)
+server=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Sends COUNT requests on one keep-alive connection; fails on any non-200.
+cat >"$work/client.py" <<'EOF'
+import http.client, sys
+port, count, method, path, body, extra = sys.argv[1:7]
+headers = dict(pair.split(": ", 1) for pair in extra.split(";") if pair)
+if body != "-":
+    body = open(body, "rb").read()
+    headers["content-type"] = "application/json"
+else:
+    body = None
+connection = http.client.HTTPConnection("127.0.0.1", int(port))
+for _ in range(int(count)):
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    response.read()
+    if response.status != 200:
+        sys.exit(f"{path}: status {response.status}")
+EOF
+
+wait_ready() { # PORT
+  for _ in $(seq 1 300); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$1/readyz" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "bench-instructions: server on port $1 did not become ready" >&2
+  exit 1
+}
+
+# The floor answers aipdp's own answers, captured first.
+port=$(free_port)
+"$AIPDP" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
+server=$!
+wait_ready "$port"
+answers=()
+for spec in "${ENDPOINTS[@]}"; do
+  IFS='|' read -r name method path body headers <<<"$spec"
+  curl_args=(-fsS -X "$method" -o "$work/$name.answer")
+  [ "$body" = "-" ] || curl_args+=(-H 'content-type: application/json' --data-binary "@$body")
+  IFS=';' read -r -a pairs <<<"$headers"
+  for pair in "${pairs[@]}"; do curl_args+=(-H "$pair"); done
+  curl "${curl_args[@]}" "http://127.0.0.1:$port$path"
+  answers+=(--answer "$path=$work/$name.answer")
+done
+kill "$server"
+wait "$server" 2>/dev/null || true
+server=""
+
+count() { # SERVER ENDPOINT-NAME METHOD PATH BODY HEADERS -> instructions per request
+  local port out
+  port=$(free_port)
+  out="$work/$1-$2.callgrind"
+  if [ "$1" = aipdp ]; then
+    valgrind --tool=callgrind --callgrind-out-file="$out" \
+      "$AIPDP" serve --listen "127.0.0.1:$port" >/dev/null 2>"$work/$1.log" &
+  else
+    valgrind --tool=callgrind --callgrind-out-file="$out" \
+      "$FLOOR" --listen "127.0.0.1:$port" "${answers[@]}" >/dev/null 2>"$work/$1.log" &
+  fi
+  server=$!
+  wait_ready "$port"
+  python3 "$work/client.py" "$port" "$WARMUP" "$3" "$4" "$5" "$6"
+  callgrind_control --zero "$server" >/dev/null
+  python3 "$work/client.py" "$port" "$N" "$3" "$4" "$5" "$6"
+  callgrind_control --dump "$server" >/dev/null
+  kill "$server"
+  wait "$server" 2>/dev/null || true
+  server=""
+  # The dump after zeroing is the numbered file; its total is the count.
+  awk -v n="$N" '/^(summary|totals):/ {print int($2 / n); exit}' "$out".1
+}
+
+rows=""
+for spec in "${ENDPOINTS[@]}"; do
+  IFS='|' read -r name method path body headers <<<"$spec"
+  a=$(count aipdp "$name" "$method" "$path" "$body" "$headers")
+  f=$(count floor "$name" "$method" "$path" "$body" "$headers")
+  echo "  $name: aipdp $a, floor $f instructions per request" >&2
+  rows+="| $name | $a | $f | $(awk -v a="$a" -v f="$f" 'BEGIN {printf "%.2f", a / f}') |"$'\n'
+done
+
+{
+  echo "# aipdp user-space instructions per request"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(valgrind --version); $N requests counted after $WARMUP, one keep-alive connection."
+  echo
+  echo "| endpoint | aipdp | floor | aipdp/floor |"
+  echo "|---|---|---|---|"
+  printf '%s' "$rows"
+} | tee "$OUT"
