@@ -23,10 +23,16 @@
 
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
 use axum::http::{HeaderName, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tower::Layer;
+use tower::Service;
 use tracing::Instrument;
 
 use super::AppState;
@@ -36,12 +42,56 @@ use super::guard;
 /// The header that carries a request's id in and out.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Middleware around the whole router; see the module docs.
-pub async fn front_door(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+/// The front door as a tower layer around the router.
+///
+/// A service of its own rather than axum's `from_fn`: that boxes the inner
+/// service and its future again for every request.
+#[derive(Clone)]
+pub struct FrontDoorLayer(pub AppState);
+
+impl<S> Layer<S> for FrontDoorLayer {
+    type Service = FrontDoor<S>;
+
+    fn layer(&self, inner: S) -> FrontDoor<S> {
+        FrontDoor {
+            state: self.0.clone(),
+            inner,
+        }
+    }
+}
+
+/// The service [`FrontDoorLayer`] makes.
+#[derive(Clone)]
+pub struct FrontDoor<S> {
+    state: AppState,
+    inner: S,
+}
+
+impl<S> Service<Request> for FrontDoor<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // The router (and the body limit around it) is always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let state = self.state.clone();
+        let inner = self.inner.clone();
+        Box::pin(async move { Ok(front_door(state, request, inner).await) })
+    }
+}
+
+async fn front_door<S>(state: AppState, mut request: Request, next: S) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let request_id = match request.headers().get(&REQUEST_ID) {
         Some(id) => id.clone(),
         None => {
@@ -71,7 +121,10 @@ pub async fn front_door(
     response
 }
 
-async fn admit_and_run(state: &AppState, request: Request, next: Next) -> Response {
+async fn admit_and_run<S>(state: &AppState, request: Request, mut next: S) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let path = request.uri().path();
     let Some(admission) = guard::admit(state, path) else {
         return guard::overloaded(state);
@@ -80,8 +133,9 @@ async fn admit_and_run(state: &AppState, request: Request, next: Next) -> Respon
         return refused;
     }
     let limit = Duration::from_millis(state.settings().limits.request_timeout_ms);
-    let response = match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
+    let response = match tokio::time::timeout(limit, next.call(request)).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(never)) => match never {},
         Err(_elapsed) => StatusCode::REQUEST_TIMEOUT.into_response(),
     };
     drop(admission);

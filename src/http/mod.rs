@@ -41,7 +41,6 @@ use arc_swap::ArcSwap;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::from_fn_with_state;
 use tokio::net::TcpListener;
 use tower::{Service, ServiceBuilder};
 use utoipa::OpenApi;
@@ -298,7 +297,7 @@ pub fn router(
             request.map(axum::body::Body::new)
         })
         .option_layer(cors)
-        .layer(from_fn_with_state(state, front::front_door))
+        .layer(front::FrontDoorLayer(state))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .service(router)
 }
