@@ -30,14 +30,8 @@ CERBOS_LOG_LEVEL=${CERBOS_LOG_LEVEL:-info}
 # ships (the package is named after the platform).
 CERBOS_VERSION=0.55.0
 
-# The endpoints measured: name | method | path | body file ("-" for none) |
-# extra headers ("Name: value" pairs separated by ";"). Adding an endpoint
-# is one more line.
-ENDPOINTS=(
-  "decisions|POST|/v1/decisions|benches/requests/decision.json|"
-  "route|POST|/v1/route|benches/requests/route.json|"
-  "authz|GET|/v1/authz/v1/chat/completions|-|x-tenant-id: acme-eu;x-ai-feature: meeting_summary"
-)
+# The endpoints measured (scripts/lib.sh).
+ENDPOINTS=("${BENCH_ENDPOINTS[@]}")
 # The endpoint Cerbos is compared on, and the request that asks Cerbos the
 # same question (benches/cerbos/README.md).
 CERBOS_ENDPOINT=route
@@ -48,20 +42,7 @@ ensure_apt wrk curl
 load_before=$(cut -d" " -f1-3 /proc/loadavg)
 [ "$(nproc)" -ge 2 ] || { echo "bench-http: needs at least 2 cores to pin" >&2; exit 1; }
 
-AIPDP=${AIPDP_BIN:-target/release/aipdp}
-FLOOR=${FLOOR_BIN:-target/release/examples/floor}
-build=()
-[ -n "${AIPDP_BIN:-}" ] || build+=(--bin aipdp)
-[ -n "${FLOOR_BIN:-}" ] || build+=(--example floor)
-if [ ${#build[@]} -gt 0 ]; then
-  echo "building release binaries" >&2
-  cargo build --release --locked --quiet "${build[@]}"
-fi
-for bin in "$AIPDP" "$FLOOR"; do
-  [ -x "$bin" ] || { echo "bench-http: $bin is not an executable" >&2; exit 1; }
-done
-# aipdp reads AIPDP_* variables as settings and refuses unknown ones.
-unset AIPDP_BIN
+bench_binaries bench-http
 
 if [ "$CERBOS" != 0 ]; then
   [ "$(uname -m)" = x86_64 ] || { echo "bench-http: Cerbos is pinned for x86_64 only; CERBOS=0 leaves it out" >&2; exit 1; }

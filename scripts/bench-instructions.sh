@@ -20,25 +20,11 @@ N=${N:-2000}
 WARMUP=${WARMUP:-300}
 OUT=${OUT:-target/bench-instructions.md}
 
-# The endpoints of scripts/bench-http.sh: name | method | path | body file
-# ("-" for none) | extra headers ("Name: value" pairs separated by ";").
-ENDPOINTS=(
-  "decisions|POST|/v1/decisions|benches/requests/decision.json|"
-  "route|POST|/v1/route|benches/requests/route.json|"
-  "authz|GET|/v1/authz/v1/chat/completions|-|x-tenant-id: acme-eu;x-ai-feature: meeting_summary"
-)
+# The endpoints of scripts/bench-http.sh (scripts/lib.sh).
+ENDPOINTS=("${BENCH_ENDPOINTS[@]}")
 
 ensure_apt valgrind curl
-build=()
-[ -n "${AIPDP_BIN:-}" ] || build+=(--bin aipdp)
-[ -n "${FLOOR_BIN:-}" ] || build+=(--example floor)
-if [ ${#build[@]} -gt 0 ]; then
-  echo "building release binaries" >&2
-  cargo build --release --locked --quiet "${build[@]}"
-fi
-AIPDP=${AIPDP_BIN:-target/release/aipdp}
-FLOOR=${FLOOR_BIN:-target/release/examples/floor}
-unset AIPDP_BIN FLOOR_BIN
+bench_binaries bench-instructions
 
 work=$(mktemp -d)
 server=""

@@ -69,3 +69,32 @@ ensure_npm() {
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
+
+# The requests the HTTP benchmarks (bench-http.sh, bench-instructions.sh)
+# send: name | method | path | body file ("-" for none) | extra headers
+# ("Name: value" pairs separated by ";"). Adding an endpoint is one line.
+BENCH_ENDPOINTS=(
+  "decisions|POST|/v1/decisions|benches/requests/decision.json|"
+  "route|POST|/v1/route|benches/requests/route.json|"
+  "authz|GET|/v1/authz/v1/chat/completions|-|x-tenant-id: acme-eu;x-ai-feature: meeting_summary"
+)
+
+# bench_binaries SCRIPT: sets AIPDP and FLOOR to the release binaries of
+# aipdp and the floor, building those not given in AIPDP_BIN / FLOOR_BIN,
+# then unsets those two (aipdp refuses AIPDP_* variables it does not know).
+bench_binaries() {
+  AIPDP=${AIPDP_BIN:-target/release/aipdp}
+  FLOOR=${FLOOR_BIN:-target/release/examples/floor}
+  local build=()
+  [ -n "${AIPDP_BIN:-}" ] || build+=(--bin aipdp)
+  [ -n "${FLOOR_BIN:-}" ] || build+=(--example floor)
+  if [ ${#build[@]} -gt 0 ]; then
+    echo "building release binaries" >&2
+    cargo build --release --locked --quiet "${build[@]}"
+  fi
+  local bin
+  for bin in "$AIPDP" "$FLOOR"; do
+    [ -x "$bin" ] || { echo "$1: $bin is not an executable" >&2; exit 1; }
+  done
+  unset AIPDP_BIN FLOOR_BIN
+}

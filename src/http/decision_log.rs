@@ -211,21 +211,27 @@ fn text_line<'a>(
 
 fn json_joined<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a str>) {
     out.push(b'"');
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        escaped(out, item);
-    }
+    joined_with(out, items, escaped);
     out.push(b'"');
 }
 
 fn joined<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a str>) {
+    joined_with(out, items, |out, item| {
+        out.extend_from_slice(item.as_bytes())
+    });
+}
+
+/// `items` comma-separated, each written by `write`.
+fn joined_with<'a>(
+    out: &mut Vec<u8>,
+    items: impl Iterator<Item = &'a str>,
+    write: impl Fn(&mut Vec<u8>, &str),
+) {
     for (i, item) in items.enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(item.as_bytes());
+        write(out, item);
     }
 }
 
