@@ -14,7 +14,7 @@ use super::observe::{DecisionContext, Endpoint, record_decision};
 use crate::catalog::FieldError;
 use crate::catalog::format::{RawDecisionRequest, RawTenant};
 use crate::engine::{decide, resolve_request, resolve_route_request};
-use crate::wire::{DecisionBody, ProblemBody, RouteDecisionBody, decision_json};
+use crate::wire::{DecisionBody, ProblemBody, RouteDecisionBody, decision_json, route_json};
 
 /// Problems a JSON endpoint can answer with (for the OpenAPI document only).
 #[derive(utoipa::IntoResponses)]
@@ -225,10 +225,9 @@ pub async fn route(
         &decision,
         &decision_id,
     );
-    let body = RouteDecisionBody::new(catalog, &decision, decision_id);
     Ok(written_answer(
         &loaded,
         Some(etag_header(catalog, &raw)),
-        body.to_json(),
+        route_json(catalog, &decision, &decision_id),
     ))
 }

@@ -5,7 +5,7 @@
 
 mod write;
 
-pub use write::{decision_json, escaped, json_number, string as json_string};
+pub use write::{decision_json, escaped, json_number, route_json, string as json_string};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

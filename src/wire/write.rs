@@ -93,6 +93,44 @@ pub fn decision_json(
     out
 }
 
+/// A gateway's answer for a decision made for one feature, as JSON: the
+/// bytes serde_json writes for `RouteDecisionBody::new(catalog, decision,
+/// decision_id)`, without building that body first.
+pub fn route_json(catalog: &Catalog, decision: &Decision<'_>, decision_id: &str) -> Vec<u8> {
+    let feature = decision.features.first();
+    let mut routes = feature.into_iter().flat_map(|f| f.usable_routes());
+    let route = routes.next();
+    let mut out = Vec::with_capacity(ANSWER_CAPACITY / 2);
+    let o = &mut out;
+    o.extend_from_slice(b"{\"decision_id\":");
+    string(o, decision_id);
+    o.extend_from_slice(b",\"catalog_version\":");
+    string(o, &catalog.version);
+    o.extend_from_slice(b",\"allow\":");
+    boolean(o, route.is_some());
+    o.extend_from_slice(b",\"mode\":");
+    nullable(o, decision.mode.map(|m| &*catalog.mode(m).id));
+    o.extend_from_slice(b",\"feature\":");
+    string(o, feature.map_or("", |f| &*catalog.feature(f.feature).id));
+    o.extend_from_slice(b",\"route\":");
+    match route {
+        Some(route) => raw(o, &route.answer_json),
+        None => o.extend_from_slice(b"null"),
+    }
+    o.extend_from_slice(b",\"fallbacks\":");
+    items(o, routes, |o, r| raw(o, &r.answer_json));
+    // The feature's refusal first, then the decision's reasons.
+    o.extend_from_slice(b",\"reasons\":");
+    let refusal = feature.and_then(|f| f.refusal.as_ref());
+    items(o, refusal.into_iter().chain(&decision.reasons), |o, r| {
+        reason(o, &ReasonBody::new(catalog, r));
+    });
+    o.extend_from_slice(b",\"ttl_seconds\":");
+    number(o, catalog.ttl_seconds);
+    o.push(b'}');
+    out
+}
+
 impl RouteDecisionBody<'_> {
     /// The answer as JSON: the bytes `serde_json::to_vec` gives.
     pub fn to_json(&self) -> Vec<u8> {

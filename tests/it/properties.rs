@@ -28,7 +28,7 @@ use aipdp::catalog::{Catalog, IdSet, ModeId, Processing, Residency, Tenant, comp
 use aipdp::engine::resolve_route_request;
 use aipdp::engine::{DecisionRequest, FeatureOutcome, ModeView, decide, eligibility};
 use aipdp::engine::{resolve_request, resolve_tenant};
-use aipdp::wire::{DecisionBody, RouteDecisionBody, decision_json};
+use aipdp::wire::{DecisionBody, RouteDecisionBody, decision_json, route_json};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
@@ -1067,9 +1067,11 @@ fn check_written_answers(catalog: &Catalog, raw: &RawDecisionRequest) -> Result<
             .map_err(|e| TestCaseError::fail(format!("route request refused: {e:?}")))?;
         let decision = decide(catalog, &request);
         let body = RouteDecisionBody::new(catalog, &decision, "route-1".into());
+        let serde = serde_json::to_string(&body).unwrap();
+        prop_assert_eq!(String::from_utf8(body.to_json()).unwrap(), serde.clone());
         prop_assert_eq!(
-            String::from_utf8(body.to_json()).unwrap(),
-            serde_json::to_string(&body).unwrap()
+            String::from_utf8(route_json(catalog, &decision, "route-1")).unwrap(),
+            serde
         );
     }
     Ok(())
