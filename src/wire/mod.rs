@@ -53,10 +53,7 @@ impl DecisionIds {
     /// A new id shaped like a UUID (version 4 bits set), never repeated in
     /// this process: the low half is a bijective mix of a counter.
     pub fn next_id(&self) -> String {
-        self.next_id_bytes()
-            .iter()
-            .map(|&b| char::from(b))
-            .collect()
+        String::from_utf8_lossy(&self.next_id_bytes()).into_owned()
     }
 
     /// [`DecisionIds::next_id`] as ASCII bytes, `8-4-4-4-12` hex digits.

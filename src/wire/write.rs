@@ -191,12 +191,7 @@ fn reason(o: &mut Vec<u8>, r: &ReasonBody<'_>) {
     string(o, r.code);
     o.extend_from_slice(b",\"message\":");
     match &r.message {
-        MessageBody::Reason(message) => {
-            o.push(b'"');
-            // Writing into a Vec cannot fail.
-            let _ = write!(Escaping(o), "{message}");
-            o.push(b'"');
-        }
+        MessageBody::Reason(message) => displayed(o, message),
         MessageBody::Text(text) => string(o, text),
     }
     o.push(b'}');
@@ -296,6 +291,21 @@ pub fn json_number(o: &mut Vec<u8>, value: u64) {
     o.extend_from_slice(&digits[at..]);
 }
 
+/// `value`'s display as a JSON string. Written as is, then escaped in one
+/// pass only if it has to be (an id with a quote in it): cheaper than
+/// escaping each piece the formatter writes.
+fn displayed(o: &mut Vec<u8>, value: &impl fmt::Display) {
+    o.push(b'"');
+    let start = o.len();
+    // Writing into a Vec cannot fail.
+    let _ = write!(Appending(o), "{value}");
+    if needs_escape(&o[start..]) {
+        let written = o.split_off(start);
+        escaped(o, &String::from_utf8_lossy(&written));
+    }
+    o.push(b'"');
+}
+
 /// `value` as a JSON string.
 pub fn string(o: &mut Vec<u8>, value: &str) {
     o.push(b'"');
@@ -309,12 +319,7 @@ pub fn string(o: &mut Vec<u8>, value: &str) {
 pub fn escaped(o: &mut Vec<u8>, value: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = value.as_bytes();
-    // Most strings need no escape. Checking every byte without stopping
-    // early lets the compiler check many bytes at a time.
-    let special = bytes.iter().fold(0u8, |special, &b| {
-        special | u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\')
-    });
-    if special == 0 {
+    if !needs_escape(bytes) {
         o.extend_from_slice(bytes);
         return;
     }
@@ -345,13 +350,22 @@ pub fn escaped(o: &mut Vec<u8>, value: &str) {
     o.extend_from_slice(&bytes[start..]);
 }
 
-/// Escapes what is written through it, for text that is displayed into
-/// a JSON string.
-struct Escaping<'a>(&'a mut Vec<u8>);
+/// Whether any byte of `bytes` must be escaped in a JSON string. Most
+/// strings need no escape; checking every byte without stopping early lets
+/// the compiler check many bytes at a time.
+fn needs_escape(bytes: &[u8]) -> bool {
+    let special = bytes.iter().fold(0u8, |special, &b| {
+        special | u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\')
+    });
+    special != 0
+}
 
-impl fmt::Write for Escaping<'_> {
+/// Appends what is written through it.
+struct Appending<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for Appending<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        escaped(self.0, s);
+        self.0.extend_from_slice(s.as_bytes());
         Ok(())
     }
 }
@@ -370,6 +384,18 @@ mod tests {
             assert_eq!(
                 String::from_utf8(ours).unwrap(),
                 serde_json::to_string(value).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn displayed_text_is_escaped_as_serde_json_escapes_it() {
+        for value in ["plain `mode`", "a \"quoted\" id\n", "tab\tand \u{1} é"] {
+            let mut ours = Vec::new();
+            displayed(&mut ours, &format_args!("{value}: {}", 7));
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(&format!("{value}: 7")).unwrap()
             );
         }
     }
