@@ -15,11 +15,12 @@
 //!
 //! The deadline (`limits.request_timeout_ms`): `tokio::time::timeout` polls
 //! the request first and arms its timer only when the request has to wait.
-//! A decision whose body has already arrived is answered in that first
-//! poll, so it never touches the runtime's timer wheel (tower-http's
-//! `TimeoutLayer` arms the timer before every request; on a busy
-//! multi-threaded runtime that wakes the thread parked on the timer, two
-//! system calls per request).
+//! A request without a body (probes, the authoriser) is answered in that
+//! first poll; one with a body usually waits once, because hyper hands the
+//! body over through a channel, and then registers the timer without a
+//! system call (tower-http's `TimeoutLayer` armed its timer before every
+//! request and woke the thread parked on the timer: two system calls per
+//! request).
 
 use std::time::{Duration, Instant};
 
