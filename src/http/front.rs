@@ -134,6 +134,8 @@ where
         return refused;
     }
     let limit = Duration::from_millis(state.settings().limits.request_timeout_ms);
+    // No `poll_ready` first: axum's router (and the body limit around it) is
+    // always ready, which is also why the front door's own is.
     let response = match tokio::time::timeout(limit, next.call(request)).await {
         Ok(Ok(response)) => response,
         Ok(Err(never)) => match never {},
