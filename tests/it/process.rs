@@ -226,3 +226,79 @@ fn bad_operations_settings_stop_the_start_with_exit_64_naming_the_key() {
         assert!(stderr.contains(key), "{var}={value}: {stderr}");
     }
 }
+
+/// Standard error that nobody reads (a stuck log collector) does not hold
+/// answers up: the decision log's bounded buffer fills, further lines are
+/// dropped and counted, and every decision is still answered.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stuck_log_reader_drops_counted_lines_and_answers_go_on() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aipdp"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("AIPDP_LOG__FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read up to the line that gives the address, then never again.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let base = loop {
+        line.clear();
+        assert_ne!(stderr.read_line(&mut line).unwrap(), 0, "no serving line");
+        let parsed: Value = serde_json::from_str(&line).unwrap();
+        if parsed["fields"]["message"] == "serving" {
+            break format!("http://{}", parsed["fields"]["addr"].as_str().unwrap());
+        }
+    };
+    // Long request ids make long lines, so the 4 MiB bound (and the 4 MiB
+    // the writer holds while it waits on the pipe) fill after a few
+    // thousand decisions.
+    let request_id = "r".repeat(4000);
+    let client = reqwest::Client::new();
+    let body = json!({"tenant": {"id": "acme-eu"}, "features": ["meeting_summary"]});
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..16 {
+        let (client, base, body, request_id) = (
+            client.clone(),
+            base.clone(),
+            body.clone(),
+            request_id.clone(),
+        );
+        tasks.spawn(async move {
+            for n in 0..200 {
+                let response = client
+                    .post(format!("{base}/v1/decisions"))
+                    .header("x-request-id", format!("{request_id}-{worker}-{n}"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let sample = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .map_or(0.0, |v| v.trim().parse().unwrap())
+    };
+    let permits =
+        "aipdp_decisions_total{endpoint=\"decisions\",mode=\"zm_plus\",outcome=\"permit\"}";
+    assert_eq!(sample(permits), 3200.0, "{metrics}");
+    let dropped = sample("aipdp_decision_log_dropped_total");
+    assert!(dropped > 0.0 && dropped < 3200.0, "dropped {dropped}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
