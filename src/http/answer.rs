@@ -3,7 +3,7 @@
 //! axum's `Json` starts its buffer at 128 bytes, so a 2-3 KB decision is
 //! copied five times as the buffer doubles. Answers here start with room for
 //! a typical decision instead; decisions and routes come already written
-//! (`DecisionBody::to_json`, `RouteDecisionBody::to_json`).
+//! (`wire::decision_json`, `wire::route_json`).
 
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -22,21 +22,29 @@ pub fn json_answer<T: Serialize>(
     etag: Option<(HeaderName, HeaderValue)>,
     body: &T,
 ) -> Response {
-    let mut bytes = Vec::with_capacity(ANSWER_CAPACITY);
-    match serde_json::to_writer(&mut bytes, body) {
-        Ok(()) => written_answer(loaded, etag, bytes),
-        Err(error) => {
-            // Answer types serialise infallibly; this is a bug, not bad input.
-            tracing::error!(%error, "cannot serialise an answer");
-            Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-                "the service failed to answer; the cause is logged",
-            )
-            .into_response()
-        }
+    match serialised(body) {
+        Ok(bytes) => written_answer(loaded, etag, bytes),
+        Err(problem) => problem.into_response(),
     }
+}
+
+/// `body` as JSON in one buffer, or the 500 to answer when it does not
+/// serialise (answer types serialise infallibly: a bug, not bad input).
+///
+/// # Errors
+/// The 500 problem, with the cause logged.
+pub fn serialised<T: Serialize>(body: &T) -> Result<Vec<u8>, Problem> {
+    let mut bytes = Vec::with_capacity(ANSWER_CAPACITY);
+    serde_json::to_writer(&mut bytes, body).map_err(|error| {
+        tracing::error!(%error, "cannot serialise an answer");
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "the service failed to answer; the cause is logged",
+        )
+    })?;
+    Ok(bytes)
 }
 
 /// An answer already written as JSON, as [`json_answer`] sends it.

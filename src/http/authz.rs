@@ -12,12 +12,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::AppState;
+use super::answer::serialised;
 use super::error::Problem;
 use super::gateway::{GatewayAnswer, decide_for_gateway, etag};
 use super::observe::{DecisionContext, Endpoint, record_decision};
 use crate::catalog::format::{RawTenant, Residency};
 use crate::catalog::{FieldError, list_ids};
-use crate::wire::{ProblemBody, RouteDecisionBody};
+use crate::wire::{ProblemBody, RouteDecisionBody, route_json};
 
 /// Request headers read by the authoriser.
 pub mod request {
@@ -240,7 +241,14 @@ fn answer(state: &AppState, context: &DecisionContext, headers: &HeaderMap) -> R
     } else {
         StatusCode::FORBIDDEN
     };
-    let mut response = (status, body.to_json()).into_response();
+    let json = match &answer {
+        GatewayAnswer::Decided(decision) => route_json(catalog, decision, &body.decision_id),
+        GatewayAnswer::UnknownTenant { .. } => match serialised(&body) {
+            Ok(json) => json,
+            Err(problem) => return problem.into_response(),
+        },
+    };
+    let mut response = (status, json).into_response();
     let out = response.headers_mut();
     out.reserve(16);
     let (name, value) = loaded.cache_control();

@@ -13,9 +13,7 @@
 
 use std::fmt::{self, Write as _};
 
-use super::{
-    DataHandlingBody, MessageBody, OutcomeBody, ReasonBody, Rendered, RouteDecisionBody, TenantBody,
-};
+use super::{DataHandlingBody, MessageBody, OutcomeBody, ReasonBody, TenantBody};
 use crate::catalog::{AnswerJson, Catalog, ModeId, Processing};
 use crate::engine::{Decision, FeatureOutcome};
 
@@ -131,37 +129,6 @@ pub fn route_json(catalog: &Catalog, decision: &Decision<'_>, decision_id: &str)
     out
 }
 
-impl RouteDecisionBody<'_> {
-    /// The answer as JSON: the bytes `serde_json::to_vec` gives.
-    pub fn to_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(ANSWER_CAPACITY / 2);
-        let o = &mut out;
-        o.extend_from_slice(b"{\"decision_id\":");
-        string(o, &self.decision_id);
-        o.extend_from_slice(b",\"catalog_version\":");
-        string(o, self.catalog_version);
-        o.extend_from_slice(b",\"allow\":");
-        boolean(o, self.allow);
-        o.extend_from_slice(b",\"mode\":");
-        nullable(o, self.mode);
-        o.extend_from_slice(b",\"feature\":");
-        string(o, self.feature);
-        o.extend_from_slice(b",\"route\":");
-        match &self.route {
-            Some(route) => rendered(o, route),
-            None => o.extend_from_slice(b"null"),
-        }
-        o.extend_from_slice(b",\"fallbacks\":");
-        array(o, &self.fallbacks, rendered);
-        o.extend_from_slice(b",\"reasons\":");
-        array(o, &self.reasons, reason);
-        o.extend_from_slice(b",\"ttl_seconds\":");
-        number(o, self.ttl_seconds);
-        o.push(b'}');
-        out
-    }
-}
-
 /// One feature, as `FeatureBody::new` shapes it.
 fn feature(o: &mut Vec<u8>, catalog: &Catalog, f: &FeatureOutcome<'_>) {
     o.extend_from_slice(b"{\"id\":");
@@ -237,16 +204,8 @@ fn outcome(outcome: OutcomeBody) -> &'static str {
     }
 }
 
-fn rendered<T>(o: &mut Vec<u8>, part: &Rendered<'_, T>) {
-    o.extend_from_slice(part.json.get().as_bytes());
-}
-
 fn raw(o: &mut Vec<u8>, part: &AnswerJson) {
     o.extend_from_slice(part.raw().get().as_bytes());
-}
-
-fn array<T>(o: &mut Vec<u8>, list: &[T], mut each: impl FnMut(&mut Vec<u8>, &T)) {
-    items(o, list.iter(), |o, item| each(o, item));
 }
 
 fn items<T>(o: &mut Vec<u8>, list: impl Iterator<Item = T>, mut each: impl FnMut(&mut Vec<u8>, T)) {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use crate::catalog_edits::edited;
-use crate::helpers::{TestApp, settings, spawn_app, spawn_with};
+use crate::helpers::{TestApp, metric, settings, spawn_app, spawn_with};
 
 const API_TOKEN: &str = "api-token-0123456789abcdef";
 const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
@@ -259,12 +259,9 @@ async fn request_ids_are_honoured_or_made_and_always_returned() {
     assert_ne!(again.headers()["x-request-id"].to_str().unwrap(), made);
 }
 
-/// The value of one sample of the metrics text, or 0 when absent.
+/// The value of one sample of the service's metrics, or 0 when absent.
 async fn sample(app: &TestApp, series: &str) -> f64 {
-    let text = app.get_text("/metrics").await;
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .map_or(0.0, |v| v.trim().parse().unwrap())
+    metric(&app.get_text("/metrics").await, series)
 }
 
 #[tokio::test]

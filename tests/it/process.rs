@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::catalog_edits::edited;
+use crate::helpers::metric;
 
 /// A running `aipdp serve` with its log lines, killed when dropped.
 struct Served {
@@ -288,16 +289,10 @@ async fn a_stuck_log_reader_drops_counted_lines_and_answers_go_on() {
         .text()
         .await
         .unwrap();
-    let sample = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-            .map_or(0.0, |v| v.trim().parse().unwrap())
-    };
     let permits =
         "aipdp_decisions_total{endpoint=\"decisions\",mode=\"zm_plus\",outcome=\"permit\"}";
-    assert_eq!(sample(permits), 3200.0, "{metrics}");
-    let dropped = sample("aipdp_decision_log_dropped_total");
+    assert_eq!(metric(&metrics, permits), 3200.0, "{metrics}");
+    let dropped = metric(&metrics, "aipdp_decision_log_dropped_total");
     assert!(dropped > 0.0 && dropped < 3200.0, "dropped {dropped}");
     let _ = child.kill();
     let _ = child.wait();
