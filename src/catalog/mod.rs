@@ -135,15 +135,55 @@ impl IdSet {
     }
 }
 
+/// An id of the catalog that answers show: its text, and the same text as a
+/// JSON string (quoted and escaped), rendered once when the catalog is
+/// compiled so that answers copy it instead of escaping it again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Id {
+    text: Box<str>,
+    json: Box<str>,
+}
+
+impl Id {
+    /// The id as a JSON string, quotes included.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+}
+
+impl From<&str> for Id {
+    fn from(text: &str) -> Id {
+        Id {
+            text: text.into(),
+            // Serialising a string cannot fail.
+            json: serde_json::to_string(text).unwrap_or_default().into(),
+        }
+    }
+}
+
+impl std::ops::Deref for Id {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Cluster {
-    pub id: Box<str>,
+    pub id: Id,
     pub name: Box<str>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Region {
-    pub id: Box<str>,
+    pub id: Id,
     pub name: Box<str>,
     pub default_cluster: ClusterId,
     pub default_mode: ModeId,
@@ -151,14 +191,14 @@ pub struct Region {
 
 #[derive(Debug, Clone)]
 pub struct Provider {
-    pub id: Box<str>,
+    pub id: Id,
     pub name: Box<str>,
     pub third_party: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct Mode {
-    pub id: Box<str>,
+    pub id: Id,
     pub name: Box<str>,
     pub exposure: u32,
     pub summary: Box<str>,
@@ -234,7 +274,7 @@ pub struct Route {
 
 #[derive(Debug, Clone)]
 pub struct Feature {
-    pub id: Box<str>,
+    pub id: Id,
     pub name: Box<str>,
     pub requires_add_on: Option<AddOnId>,
     /// Modes that list this feature at all (whatever the region).
@@ -243,7 +283,7 @@ pub struct Feature {
 
 #[derive(Debug, Clone)]
 pub struct AddOn {
-    pub id: Box<str>,
+    pub id: Id,
     pub name: Box<str>,
     pub modes: IdSet,
 }
@@ -276,7 +316,7 @@ pub struct Sector {
 pub struct Catalog {
     /// The file as parsed, for the catalog endpoints and `check`.
     pub raw: RawCatalog,
-    pub version: Box<str>,
+    pub version: Id,
     pub ttl_seconds: u32,
     /// Hex SHA-256 of the catalog's canonical JSON form.
     pub digest: Box<str>,

@@ -13,8 +13,8 @@
 
 use std::fmt::{self, Write as _};
 
-use super::{DataHandlingBody, MessageBody, OutcomeBody, ReasonBody, TenantBody};
-use crate::catalog::{AnswerJson, Catalog, ModeId, Processing};
+use super::{DataHandlingBody, MessageBody, OutcomeBody, ReasonBody};
+use crate::catalog::{AnswerJson, Catalog, Id, ModeId, Processing};
 use crate::engine::{Decision, FeatureOutcome};
 
 /// Room for a typical decision answer (five features with their routes).
@@ -29,24 +29,24 @@ pub fn decision_json(
     decision_id: &str,
     explain: bool,
 ) -> Vec<u8> {
-    let mode_id = |m: ModeId| &*catalog.mode(m).id;
+    let mode_id = |m: ModeId| &catalog.mode(m).id;
     let mut out = Vec::with_capacity(ANSWER_CAPACITY);
     let o = &mut out;
     o.extend_from_slice(b"{\"decision_id\":");
     string(o, decision_id);
     o.extend_from_slice(b",\"catalog_version\":");
-    string(o, &catalog.version);
+    id(o, &catalog.version);
     o.extend_from_slice(b",\"outcome\":");
     string(o, outcome(decision.outcome.into()));
     o.extend_from_slice(b",\"mode\":");
     nullable(o, decision.mode.map(mode_id));
     o.extend_from_slice(b",\"default_mode\":");
-    string(o, mode_id(decision.default_mode));
+    id(o, mode_id(decision.default_mode));
     o.extend_from_slice(b",\"recommended_mode\":");
     nullable(o, decision.recommended_mode.map(mode_id));
     o.extend_from_slice(b",\"eligible_modes\":");
     items(o, decision.eligible_modes.iter(), |o, m| {
-        string(o, &catalog.modes[m].id);
+        id(o, &catalog.modes[m].id);
     });
     o.extend_from_slice(b",\"providers\":");
     items(o, decision.providers(), |o, p| raw(o, &p.answer_json));
@@ -76,15 +76,20 @@ pub fn decision_json(
         });
     }
     o.extend_from_slice(b",\"tenant\":");
-    tenant(
-        o,
-        &TenantBody {
-            id: decision.tenant.id.clone(),
-            region: &catalog.region(decision.tenant.region).id,
-            data_cluster: &catalog.cluster(decision.tenant.cluster).id,
-            residency: decision.tenant.residency.as_str(),
-        },
-    );
+    let t = &decision.tenant;
+    o.push(b'{');
+    if let Some(tenant_id) = &t.id {
+        o.extend_from_slice(b"\"id\":");
+        string(o, tenant_id);
+        o.push(b',');
+    }
+    o.extend_from_slice(b"\"region\":");
+    id(o, &catalog.region(t.region).id);
+    o.extend_from_slice(b",\"data_cluster\":");
+    id(o, &catalog.cluster(t.cluster).id);
+    o.extend_from_slice(b",\"residency\":");
+    string(o, t.residency.as_str());
+    o.push(b'}');
     o.extend_from_slice(b",\"ttl_seconds\":");
     number(o, catalog.ttl_seconds);
     o.push(b'}');
@@ -103,13 +108,16 @@ pub fn route_json(catalog: &Catalog, decision: &Decision<'_>, decision_id: &str)
     o.extend_from_slice(b"{\"decision_id\":");
     string(o, decision_id);
     o.extend_from_slice(b",\"catalog_version\":");
-    string(o, &catalog.version);
+    id(o, &catalog.version);
     o.extend_from_slice(b",\"allow\":");
     boolean(o, route.is_some());
     o.extend_from_slice(b",\"mode\":");
-    nullable(o, decision.mode.map(|m| &*catalog.mode(m).id));
+    nullable(o, decision.mode.map(|m| &catalog.mode(m).id));
     o.extend_from_slice(b",\"feature\":");
-    string(o, feature.map_or("", |f| &*catalog.feature(f.feature).id));
+    match feature {
+        Some(f) => id(o, &catalog.feature(f.feature).id),
+        None => o.extend_from_slice(b"\"\""),
+    }
     o.extend_from_slice(b",\"route\":");
     match route {
         Some(route) => raw(o, &route.answer_json),
@@ -132,7 +140,7 @@ pub fn route_json(catalog: &Catalog, decision: &Decision<'_>, decision_id: &str)
 /// One feature, as `FeatureBody::new` shapes it.
 fn feature(o: &mut Vec<u8>, catalog: &Catalog, f: &FeatureOutcome<'_>) {
     o.extend_from_slice(b"{\"id\":");
-    string(o, &catalog.feature(f.feature).id);
+    id(o, &catalog.feature(f.feature).id);
     match &f.refusal {
         None => {
             o.extend_from_slice(b",\"permitted\":true");
@@ -180,28 +188,17 @@ fn data_handling(o: &mut Vec<u8>, d: &DataHandlingBody) {
     o.push(b'}');
 }
 
-fn tenant(o: &mut Vec<u8>, t: &TenantBody<'_>) {
-    o.push(b'{');
-    if let Some(id) = &t.id {
-        o.extend_from_slice(b"\"id\":");
-        string(o, id);
-        o.push(b',');
-    }
-    o.extend_from_slice(b"\"region\":");
-    string(o, t.region);
-    o.extend_from_slice(b",\"data_cluster\":");
-    string(o, t.data_cluster);
-    o.extend_from_slice(b",\"residency\":");
-    string(o, t.residency);
-    o.push(b'}');
-}
-
 fn outcome(outcome: OutcomeBody) -> &'static str {
     match outcome {
         OutcomeBody::Permit => "permit",
         OutcomeBody::Partial => "partial",
         OutcomeBody::Deny => "deny",
     }
+}
+
+/// A catalog id, as the JSON string the catalog rendered for it.
+fn id(o: &mut Vec<u8>, id: &Id) {
+    o.extend_from_slice(id.json().as_bytes());
 }
 
 fn raw(o: &mut Vec<u8>, part: &AnswerJson) {
@@ -219,9 +216,9 @@ fn items<T>(o: &mut Vec<u8>, list: impl Iterator<Item = T>, mut each: impl FnMut
     o.push(b']');
 }
 
-fn nullable(o: &mut Vec<u8>, value: Option<&str>) {
+fn nullable(o: &mut Vec<u8>, value: Option<&Id>) {
     match value {
-        Some(value) => string(o, value),
+        Some(value) => id(o, value),
         None => o.extend_from_slice(b"null"),
     }
 }
@@ -309,14 +306,29 @@ pub fn escaped(o: &mut Vec<u8>, value: &str) {
     o.extend_from_slice(&bytes[start..]);
 }
 
-/// Whether any byte of `bytes` must be escaped in a JSON string. Most
-/// strings need no escape; checking every byte without stopping early lets
-/// the compiler check many bytes at a time.
+/// Whether any byte of `bytes` must be escaped in a JSON string: a control
+/// character, `"` or `\`. Eight bytes at a time, with the bit tricks that
+/// tell whether a word holds a byte below a bound or equal to a value;
+/// most strings written are short and need no escape.
 fn needs_escape(bytes: &[u8]) -> bool {
-    let special = bytes.iter().fold(0u8, |special, &b| {
-        special | u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\')
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Whether a byte of `word` is below `bound` (at most 0x80).
+    let any_below =
+        |word: u64, bound: u8| word.wrapping_sub(ONES * u64::from(bound)) & !word & HIGHS != 0;
+    let any_equal = |word: u64, byte: u8| any_below(word ^ (ONES * u64::from(byte)), 1);
+    let mut words = bytes.chunks_exact(8);
+    let special = words.by_ref().any(|chunk| {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_ne_bytes(word);
+        any_below(word, 0x20) || any_equal(word, b'"') || any_equal(word, b'\\')
     });
-    special != 0
+    special
+        || words
+            .remainder()
+            .iter()
+            .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// Appends what is written through it.
@@ -357,6 +369,26 @@ mod tests {
                 serde_json::to_string(&format!("{value}: 7")).unwrap()
             );
         }
+    }
+
+    #[test]
+    fn every_byte_that_needs_escaping_is_found_at_every_position() {
+        let needs = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+        for len in 1..=19 {
+            for at in 0..len {
+                for byte in 0..=u8::MAX {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = byte;
+                    assert_eq!(
+                        needs_escape(&bytes),
+                        needs(byte),
+                        "{byte:#x} at {at} of {len}"
+                    );
+                }
+            }
+        }
+        assert!(!needs_escape(b""));
+        assert!(!needs_escape("é \u{2028} 🦀 \u{7f} plain text".as_bytes()));
     }
 
     #[test]
