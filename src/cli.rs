@@ -315,7 +315,7 @@ fn decide_once(request: Option<&Path>, catalog: Option<&Path>) -> u8 {
     let body = DecisionBody::new(
         catalog,
         &decision,
-        DecisionIds::new().next_id(),
+        DecisionIds::new().next_id().to_string(),
         request.explain,
     );
     // Through a `Value`, so the parts rendered at catalog load are

@@ -7,7 +7,6 @@ use std::fmt;
 
 use crate::catalog::{
     AddOnId, Catalog, ClusterId, FeatureId, IdSet, ModeId, ProviderId, RegionId, Residency,
-    list_ids,
 };
 
 /// One reason, with the ids it speaks of.
@@ -127,7 +126,9 @@ impl Reason {
         let mode = |m: &ModeId| &*catalog.mode(*m).id;
         let feature = |f: &FeatureId| &*catalog.feature(*f).id;
         let add_on = |a: &AddOnId| &*catalog.add_ons[a.index()].id;
-        let modes = |set: &IdSet| list_ids(set.iter().map(|m| &*catalog.modes[m].id));
+        let modes = |out: &mut fmt::Formatter<'_>, set: &IdSet| {
+            write_ids(out, set.iter().map(|m| &*catalog.modes[m].id))
+        };
         match self {
             Reason::ProfileApplied => {
                 out.write_str("the tenant profile in the catalog was applied")
@@ -182,7 +183,8 @@ impl Reason {
                 out.write_str("no mode is eligible under the tenant's constraints")
             }
             Reason::EligibleModes { modes: set } => {
-                write!(out, "eligible modes, least exposure first: {}", modes(set))
+                out.write_str("eligible modes, least exposure first: ")?;
+                modes(out, set)
             }
             Reason::SelectedMode { mode: m } => {
                 write!(
@@ -198,12 +200,14 @@ impl Reason {
                     mode(m)
                 )
             }
-            Reason::SelectedModeNotEligible { mode: m, eligible } => write!(
-                out,
-                "the selected mode `{}` is not eligible; eligible modes: {}",
-                mode(m),
-                modes(eligible)
-            ),
+            Reason::SelectedModeNotEligible { mode: m, eligible } => {
+                write!(
+                    out,
+                    "the selected mode `{}` is not eligible; eligible modes: ",
+                    mode(m)
+                )?;
+                modes(out, eligible)
+            }
             Reason::DefaultMode { mode: m, region } => write!(
                 out,
                 "`{}` is the default mode of region `{}`",
@@ -297,6 +301,19 @@ impl Reason {
     }
 }
 
+/// Writes ids as [`crate::catalog::list_ids`] lists them, without building a string first.
+fn write_ids<'a>(out: &mut fmt::Formatter<'_>, ids: impl Iterator<Item = &'a str>) -> fmt::Result {
+    for (i, id) in ids.enumerate() {
+        if i > 0 {
+            out.write_str(", ")?;
+        }
+        out.write_str("`")?;
+        out.write_str(id)?;
+        out.write_str("`")?;
+    }
+    Ok(())
+}
+
 /// A reason's sentence, written when displayed; see [`Reason::describe`].
 #[derive(Debug, Clone, Copy)]
 pub struct Message<'a> {
@@ -307,5 +324,76 @@ pub struct Message<'a> {
 impl fmt::Display for Message<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.reason.write_message(self.catalog, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers write codes without escaping them: every code must be a
+    /// snake_case word.
+    #[test]
+    fn every_code_is_a_snake_case_word() {
+        let (mode, feature) = (ModeId(0), FeatureId(0));
+        let (region, cluster) = (RegionId(0), ClusterId(0));
+        let (add_on, provider, modes) = (AddOnId(0), ProviderId(0), IdSet::default());
+        let every = [
+            Reason::ProfileApplied,
+            Reason::ProfileLooseningIgnored { field: "residency" },
+            Reason::ModeOffered {
+                mode,
+                region,
+                cluster,
+            },
+            Reason::ModeNotOffered {
+                mode,
+                region,
+                cluster,
+            },
+            Reason::ResidencyGlobalProcessing {
+                mode,
+                residency: Residency::Strict,
+            },
+            Reason::ResidencyThirdParty { mode },
+            Reason::NoUsableProvider { mode },
+            Reason::EligibleModes { modes },
+            Reason::SelectedMode { mode },
+            Reason::SelectedModeNotEligible {
+                mode,
+                eligible: modes,
+            },
+            Reason::DefaultMode { mode, region },
+            Reason::LeastExposureMode {
+                mode,
+                default: mode,
+            },
+            Reason::NoEligibleMode,
+            Reason::FeatureRouted { feature, provider },
+            Reason::FeatureNotInMode { feature, mode },
+            Reason::FeatureNotOfferedHere { feature, mode },
+            Reason::FeatureProvidersExcluded { feature, mode },
+            Reason::AddOnRequired { feature, add_on },
+            Reason::AddOnNotInMode {
+                feature,
+                add_on,
+                mode,
+            },
+            Reason::AddOnUnavailable { add_on, mode },
+            Reason::NoModeForFeature { feature },
+            Reason::AllFeaturesPermitted,
+            Reason::SomeFeaturesPermitted {
+                permitted: 1,
+                requested: 2,
+            },
+            Reason::NoFeaturePermitted,
+        ];
+        for reason in every {
+            let code = reason.code();
+            assert!(
+                !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{code}"
+            );
+        }
     }
 }

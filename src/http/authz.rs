@@ -220,7 +220,7 @@ fn answer(state: &AppState, context: &DecisionContext, headers: &HeaderMap) -> R
         Ok(answer) => answer,
         Err(errors) => return invalid(state, header_pointers(errors)),
     };
-    let body = answer.body(catalog, state.next_decision_id());
+    let body = answer.body(catalog, state.next_decision_id().to_string());
     if let GatewayAnswer::Decided(decision) = &answer {
         record_decision(
             state,

@@ -415,7 +415,7 @@ pub async fn search_action(
             results: Vec::new(),
             page: Page { next_token: "" },
             context: SearchContext {
-                decision_id,
+                decision_id: decision_id.to_string(),
                 catalog_version: &catalog.version,
                 mode: None,
                 reasons: vec![super::gateway::unknown_tenant(catalog, &request.subject.id)],
@@ -455,7 +455,7 @@ pub async fn search_action(
             .collect(),
         page: Page { next_token: "" },
         context: SearchContext {
-            decision_id,
+            decision_id: decision_id.to_string(),
             catalog_version: &catalog.version,
             mode: decision.mode.map(|m| &*catalog.mode(m).id),
             reasons: decision
@@ -532,7 +532,7 @@ fn evaluate<'c>(
         ),
     )
     .map_err(subject_pointers)?;
-    let body = answer.body(catalog, state.next_decision_id());
+    let body = answer.body(catalog, state.next_decision_id().to_string());
     if let GatewayAnswer::Decided(decision) = &answer {
         record_decision(
             state,

@@ -152,7 +152,12 @@ pub async fn decide_batch(
                         &decision,
                         &decision_id,
                     );
-                    let body = DecisionBody::new(catalog, &decision, decision_id, request.explain);
+                    let body = DecisionBody::new(
+                        catalog,
+                        &decision,
+                        decision_id.to_string(),
+                        request.explain,
+                    );
                     BatchItem::Decision(Box::new(body))
                 }
                 Err(problem) => BatchItem::Problem(problem.body()),

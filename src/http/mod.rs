@@ -175,14 +175,14 @@ impl AppState {
         &self.inner.settings
     }
 
-    pub fn next_decision_id(&self) -> String {
+    pub fn next_decision_id(&self) -> crate::wire::DecisionId {
         self.inner.ids.next_id()
     }
 
     /// A request id for a request that came without one, from the same
     /// generator as decision ids.
     pub fn next_request_id(&self) -> HeaderValue {
-        HeaderValue::from_bytes(&self.inner.ids.next_id_bytes())
+        HeaderValue::from_bytes(self.inner.ids.next_id().as_bytes())
             .unwrap_or(HeaderValue::from_static("unknown"))
     }
 }

@@ -52,13 +52,7 @@ impl DecisionIds {
 
     /// A new id shaped like a UUID (version 4 bits set), never repeated in
     /// this process: the low half is a bijective mix of a counter.
-    pub fn next_id(&self) -> String {
-        String::from_utf8_lossy(&self.next_id_bytes()).into_owned()
-    }
-
-    /// [`DecisionIds::next_id`] as ASCII bytes, `8-4-4-4-12` hex digits.
-    pub fn next_id_bytes(&self) -> [u8; 36] {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
+    pub fn next_id(&self) -> DecisionId {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let lo = splitmix64(self.seed[1].wrapping_add(n));
         let hi = (self.seed[0] & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
@@ -66,10 +60,10 @@ impl DecisionIds {
         // The variant bits overwrite two bits of `lo`; fold them into `hi`
         // so distinct counters still give distinct ids.
         let hi = hi ^ ((lo >> 62) << 32);
+        let bytes = (u128::from(hi) << 64 | u128::from(lo_v)).to_be_bytes();
         let mut digits = [0u8; 32];
-        for (i, digit) in digits.iter_mut().enumerate() {
-            let word = if i < 16 { hi } else { lo_v };
-            *digit = HEX[(word >> (60 - 4 * (i % 16))) as usize & 0xf];
+        for (pair, byte) in digits.chunks_exact_mut(2).zip(bytes) {
+            pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
         }
         let mut out = [b'-'; 36];
         out[..8].copy_from_slice(&digits[..8]);
@@ -77,9 +71,51 @@ impl DecisionIds {
         out[14..18].copy_from_slice(&digits[12..16]);
         out[19..23].copy_from_slice(&digits[16..20]);
         out[24..].copy_from_slice(&digits[20..]);
-        out
+        DecisionId(out)
     }
 }
+
+/// A decision (or request) id made by [`DecisionIds`]: `8-4-4-4-12`
+/// lowercase hex digits, kept on the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DecisionId([u8; 36]);
+
+impl DecisionId {
+    pub fn as_bytes(&self) -> &[u8; 36] {
+        &self.0
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits and dashes are ever written.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for DecisionId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for DecisionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The two lowercase hex digits of every byte.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut pairs = [[0; 2]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        pairs[byte] = [HEX[byte >> 4], HEX[byte & 0xf]];
+        byte += 1;
+    }
+    pairs
+};
 
 fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -604,7 +640,7 @@ mod tests {
         let ids = DecisionIds::new();
         let mut seen = std::collections::HashSet::new();
         for _ in 0..10_000 {
-            let id = ids.next_id();
+            let id = ids.next_id().to_string();
             let groups: Vec<&str> = id.split('-').collect();
             assert_eq!(
                 groups.iter().map(|g| g.len()).collect::<Vec<_>>(),

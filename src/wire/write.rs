@@ -162,9 +162,10 @@ fn feature(o: &mut Vec<u8>, catalog: &Catalog, f: &FeatureOutcome<'_>) {
 }
 
 fn reason(o: &mut Vec<u8>, r: &ReasonBody<'_>) {
-    o.extend_from_slice(b"{\"code\":");
-    string(o, r.code);
-    o.extend_from_slice(b",\"message\":");
+    // Codes are snake_case words: nothing in them to escape.
+    o.extend_from_slice(b"{\"code\":\"");
+    o.extend_from_slice(r.code.as_bytes());
+    o.extend_from_slice(b"\",\"message\":");
     match &r.message {
         MessageBody::Reason(message) => displayed(o, message),
         MessageBody::Text(text) => string(o, text),
