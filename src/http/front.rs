@@ -4,9 +4,11 @@
 //! In order: the request id (an incoming `x-request-id` is kept, else one
 //! is made; either way it is returned), the latency histogram (labelled by
 //! the route template the path matches), load shedding and the in-flight
-//! gauge, the bearer-token check, the request deadline, and a problem body
+//! count, the bearer-token check, the request deadline, and a problem body
 //! for any bare error status the router or a layer produced. A request
-//! span carrying the id is opened at `debug` level.
+//! span carrying the id is opened at `debug` level. Handlers find the id
+//! and the arrival time in the task's [`RequestContext`], not in the
+//! request's headers.
 //!
 //! One middleware around the router instead of one layer per concern on
 //! every route: a layer added with `Router::layer` is cloned and boxed
@@ -30,7 +32,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::Layer;
 use tower::Service;
@@ -83,25 +85,44 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let state = self.state.clone();
-        let inner = self.inner.clone();
-        Box::pin(async move { Ok(front_door(state, request, inner).await) })
+        Box::pin(front_door(self.state.clone(), request, self.inner.clone()))
     }
 }
 
-async fn front_door<S>(state: AppState, mut request: Request, next: S) -> Response
+/// What the front door learnt about the request being handled, for the
+/// handlers on its task (see [`RequestContext::current`]).
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// The request's id: the client's `x-request-id`, or one made for it.
+    pub request_id: HeaderValue,
+    /// When the request reached the front door.
+    pub started: Instant,
+}
+
+tokio::task_local! {
+    static CURRENT: RequestContext;
+}
+
+impl RequestContext {
+    /// The context of the request this task is handling, when the front
+    /// door is handling one.
+    pub fn current() -> Option<RequestContext> {
+        CURRENT.try_with(Clone::clone).ok()
+    }
+}
+
+async fn front_door<S>(
+    state: AppState,
+    request: Request,
+    mut next: S,
+) -> Result<Response, Infallible>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
+    let started = Instant::now();
     let request_id = match request.headers().get(&REQUEST_ID) {
         Some(id) => id.clone(),
-        None => {
-            let made = state.next_request_id();
-            request
-                .headers_mut()
-                .insert(REQUEST_ID.clone(), made.clone());
-            made
-        }
+        None => state.next_request_id(),
     };
     let span = tracing::debug_span!(
         "request",
@@ -109,38 +130,39 @@ where
         path = %request.uri().path(),
         request_id = request_id.to_str().unwrap_or(""),
     );
-    let started = Instant::now();
     let method = request.method().clone();
-    let route = state.route_of(request.uri().path());
-    let mut response = admit_and_run(&state, request, next).instrument(span).await;
+    let path = request.uri().path();
+    let route = state.route_of(path);
+    let response = if let Some(admission) = guard::admit(&state, path) {
+        if let Some(refused) = guard::token_refusal(&state, path, request.headers()) {
+            refused
+        } else {
+            let limit = Duration::from_millis(state.settings().limits.request_timeout_ms);
+            let context = RequestContext {
+                request_id: request_id.clone(),
+                started,
+            };
+            // No `poll_ready` first: axum's router (and the body limit
+            // around it) is always ready, which is also why the front
+            // door's own is.
+            let handled = CURRENT.scope(context, next.call(request));
+            let response = match tokio::time::timeout(limit, handled).instrument(span).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_elapsed) => StatusCode::REQUEST_TIMEOUT.into_response(),
+            };
+            drop(admission);
+            problem_for_bare_errors(response)
+        }
+    } else {
+        guard::overloaded(&state)
+    };
+    let mut response = response;
     state
         .metrics()
         .request_done(route, &method, response.status(), started);
     response
         .headers_mut()
         .insert(REQUEST_ID.clone(), request_id);
-    response
-}
-
-async fn admit_and_run<S>(state: &AppState, request: Request, mut next: S) -> Response
-where
-    S: Service<Request, Response = Response, Error = Infallible>,
-{
-    let path = request.uri().path();
-    let Some(admission) = guard::admit(state, path) else {
-        return guard::overloaded(state);
-    };
-    if let Some(refused) = guard::token_refusal(state, path, request.headers()) {
-        return refused;
-    }
-    let limit = Duration::from_millis(state.settings().limits.request_timeout_ms);
-    // No `poll_ready` first: axum's router (and the body limit around it) is
-    // always ready, which is also why the front door's own is.
-    let response = match tokio::time::timeout(limit, next.call(request)).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(never)) => match never {},
-        Err(_elapsed) => StatusCode::REQUEST_TIMEOUT.into_response(),
-    };
-    drop(admission);
-    problem_for_bare_errors(response)
+    Ok(response)
 }

@@ -13,17 +13,15 @@
 //!   rather than queued behind the others.
 //! - [`cors`]: the CORS layer, off unless origins are configured.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 
 use super::AppState;
 use super::error::Problem;
-use super::metrics::InFlight;
 use crate::config::{Settings, Tokens};
 
 /// The configured tokens, kept only as SHA-256 digests.
@@ -31,7 +29,7 @@ use crate::config::{Settings, Tokens};
 pub struct Guard {
     api: Vec<[u8; 32]>,
     admin: Vec<[u8; 32]>,
-    permits: Arc<Semaphore>,
+    max_in_flight: usize,
     retry_after: HeaderValue,
 }
 
@@ -47,7 +45,7 @@ impl Guard {
         Guard {
             api: digests(api),
             admin: digests(admin),
-            permits: Arc::new(Semaphore::new(settings.limits.max_concurrent_requests)),
+            max_in_flight: settings.limits.max_concurrent_requests,
             retry_after: HeaderValue::from(settings.limits.retry_after_seconds),
         }
     }
@@ -137,22 +135,36 @@ pub fn token_refusal(state: &AppState, path: &str, headers: &HeaderMap) -> Optio
     }
 }
 
-/// A request let in: holds its place under the concurrency limit and in
-/// the in-flight gauge until dropped. Probes and the scrape hold neither.
-pub struct Admission {
-    _held: Option<(OwnedSemaphorePermit, InFlight)>,
+/// A request let in: holds its place under the concurrency limit, and in
+/// the in-flight count, until dropped. Probes and the scrape hold none.
+pub struct Admission<'a> {
+    counted: Option<&'a AtomicUsize>,
+}
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        if let Some(in_flight) = self.counted {
+            in_flight.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Lets a request to `path` in, or `None` when the concurrency limit is
 /// reached; probes and the metrics scrape are always let in, so a busy
 /// replica is not mistaken for a dead one.
-pub fn admit(state: &AppState, path: &str) -> Option<Admission> {
+pub fn admit<'a>(state: &'a AppState, path: &str) -> Option<Admission<'a>> {
     if NEVER_SHED.contains(&path) {
-        return Some(Admission { _held: None });
+        return Some(Admission { counted: None });
     }
-    let permit = state.inner.guard.permits.clone().try_acquire_owned().ok()?;
+    let max = state.inner.guard.max_in_flight;
+    let in_flight = state.metrics().in_flight();
+    in_flight
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+            (n < max).then_some(n + 1)
+        })
+        .ok()?;
     Some(Admission {
-        _held: Some((permit, state.metrics().in_flight())),
+        counted: Some(in_flight),
     })
 }
 

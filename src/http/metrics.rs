@@ -6,6 +6,8 @@
 //! Handlers report a decision through [`super::observe::record_decision`],
 //! which lands here; the front door times every request.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime};
 
 use axum::extract::State;
@@ -25,6 +27,7 @@ pub struct Metrics {
     decisions: IntCounterVec,
     request_duration: HistogramVec,
     in_flight: IntGauge,
+    in_flight_now: Arc<AtomicUsize>,
     shed: IntCounter,
     decision_log_dropped: IntCounter,
     catalog_info: IntGaugeVec,
@@ -111,6 +114,7 @@ impl Metrics {
             decisions,
             request_duration,
             in_flight,
+            in_flight_now: Arc::default(),
             shed,
             decision_log_dropped,
             catalog_info,
@@ -153,28 +157,22 @@ impl Metrics {
         self.decision_log_dropped.inc();
     }
 
-    /// Counts a request in flight until the guard is dropped.
-    pub fn in_flight(&self) -> InFlight {
-        self.in_flight.inc();
-        InFlight(self.in_flight.clone())
+    /// Requests being handled now: the guard counts them in and out
+    /// here, and the in-flight gauge shows the count when rendered.
+    pub fn in_flight(&self) -> &AtomicUsize {
+        &self.in_flight_now
     }
 
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
+        let in_flight = self.in_flight_now.load(Ordering::Relaxed);
+        self.in_flight
+            .set(i64::try_from(in_flight).unwrap_or(i64::MAX));
         let mut buffer = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
             tracing::error!(error = %e, "cannot encode metrics");
         }
         String::from_utf8(buffer).unwrap_or_default()
-    }
-}
-
-/// Decrements the in-flight gauge when the request is over, however it ends.
-pub struct InFlight(IntGauge);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.dec();
     }
 }
 

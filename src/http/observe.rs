@@ -15,6 +15,7 @@ use axum::extract::FromRequestParts;
 use axum::http::HeaderValue;
 use axum::http::request::Parts;
 
+use super::front::RequestContext;
 use super::{AppState, decision_log};
 use crate::catalog::Catalog;
 use crate::engine::{Decision, Outcome};
@@ -23,7 +24,8 @@ use crate::engine::{Decision, Outcome};
 pub const DECISION_TARGET: &str = "aipdp::decision";
 
 /// What a decision handler knows about its request before it decides: the
-/// request id (set by the front door) and when handling began.
+/// front door's [`RequestContext`] (the request id and when the request
+/// arrived), taken from the task.
 #[derive(Debug, Clone)]
 pub struct DecisionContext {
     /// Empty when the id is not text.
@@ -35,15 +37,24 @@ impl<S: Send + Sync> FromRequestParts<S> for DecisionContext {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let request_id = parts
-            .headers
-            .get(&super::front::REQUEST_ID)
-            .filter(|v| v.to_str().is_ok())
-            .cloned()
-            .unwrap_or(HeaderValue::from_static(""));
+        // Outside the front door (a router served without it), from the
+        // request itself.
+        let context = RequestContext::current().unwrap_or_else(|| RequestContext {
+            request_id: parts
+                .headers
+                .get(&super::front::REQUEST_ID)
+                .cloned()
+                .unwrap_or(HeaderValue::from_static("")),
+            started: Instant::now(),
+        });
+        let request_id = if context.request_id.to_str().is_ok() {
+            context.request_id
+        } else {
+            HeaderValue::from_static("")
+        };
         Ok(DecisionContext {
             request_id,
-            started: Instant::now(),
+            started: context.started,
         })
     }
 }
