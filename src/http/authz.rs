@@ -261,6 +261,9 @@ fn answer(state: &AppState, context: &DecisionContext, headers: &HeaderMap) -> R
         const { HeaderName::from_static(response::ACCEL_EXPIRES) },
         HeaderValue::from(catalog.ttl_seconds),
     );
+    if let Some(tag) = etag(catalog, &request) {
+        out.insert(header::ETAG, tag);
+    }
     // Header names are the constants above (or the configured fallback
     // header), so none is parsed per request.
     let mut put = |name: HeaderName, value: &str| {
@@ -272,7 +275,6 @@ fn answer(state: &AppState, context: &DecisionContext, headers: &HeaderMap) -> R
         const { HeaderName::from_static(response::DECISION_ID) },
         &body.decision_id,
     );
-    put(header::ETAG, &etag(catalog, &request));
     match allowed_route {
         Some(route) => {
             let mut set = vec![response::DECISION_ID];

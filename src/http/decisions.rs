@@ -35,10 +35,8 @@ pub enum JsonProblems {
 fn etag_header(
     catalog: &crate::catalog::Catalog,
     request: &impl std::hash::Hash,
-) -> (header::HeaderName, HeaderValue) {
-    let tag = super::gateway::etag(catalog, request);
-    let value = HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("W/\"\""));
-    (header::ETAG, value)
+) -> Option<(header::HeaderName, HeaderValue)> {
+    super::gateway::etag(catalog, request).map(|tag| (header::ETAG, tag))
 }
 
 /// Decide for one tenant and its features.
@@ -70,7 +68,7 @@ pub async fn decide_one(
     );
     Ok(written_answer(
         &loaded,
-        Some(etag_header(catalog, &raw)),
+        etag_header(catalog, &raw),
         decision_json(catalog, &decision, &decision_id, request.explain),
     ))
 }
@@ -177,7 +175,7 @@ pub async fn decide_batch(
         .collect();
     Ok(json_answer(
         &loaded,
-        Some(etag_header(catalog, &normalised)),
+        etag_header(catalog, &normalised),
         &BatchResponse { results },
     ))
 }
@@ -232,7 +230,7 @@ pub async fn route(
     );
     Ok(written_answer(
         &loaded,
-        Some(etag_header(catalog, &raw)),
+        etag_header(catalog, &raw),
         route_json(catalog, &decision, &decision_id),
     ))
 }

@@ -8,12 +8,14 @@
 
 use std::hash::{Hash, Hasher};
 
+use axum::body::Bytes;
+use axum::http::HeaderValue;
 use rustc_hash::FxHasher;
 
 use crate::catalog::format::RawTenant;
 use crate::catalog::{Catalog, FieldError};
 use crate::engine::{Decision, Reason, decide, resolve_feature, resolve_route_request};
-use crate::wire::{ReasonBody, RouteDecisionBody};
+use crate::wire::{ReasonBody, RouteDecisionBody, hex};
 
 /// Reason code of a refusal because the tenant id names no catalog profile.
 pub const UNKNOWN_TENANT: &str = "unknown_tenant";
@@ -133,21 +135,20 @@ impl<'c> GatewayAnswer<'c> {
 /// The request is hashed with the Fx hash, which has no random keys:
 /// replicas running the same build give a request the same tag. A tag is a
 /// cache validator, not a secret, so a fast 64-bit hash is enough.
-pub fn etag(catalog: &Catalog, normalised: &impl Hash) -> String {
+///
+/// `None` when the catalog's version cannot appear in a header value.
+pub fn etag(catalog: &Catalog, normalised: &impl Hash) -> Option<HeaderValue> {
     let mut hasher = FxHasher::default();
     catalog.digest.hash(&mut hasher);
     normalised.hash(&mut hasher);
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let hash = hasher.finish();
-    let mut tag = String::with_capacity(catalog.version.len() + 22);
-    tag.push_str("W/\"");
-    tag.push_str(&catalog.version);
-    tag.push('-');
-    tag.extend(
-        (0..16)
-            .rev()
-            .map(|i| char::from(HEX[(hash >> (4 * i)) as usize & 0xf])),
-    );
-    tag.push('"');
-    tag
+    let hash = hasher.finish().to_be_bytes();
+    // Exactly as long as the tag, so the bytes become the header value
+    // without another copy.
+    let mut tag = Vec::with_capacity(catalog.version.len() + 21);
+    tag.extend_from_slice(b"W/\"");
+    tag.extend_from_slice(catalog.version.as_bytes());
+    tag.push(b'-');
+    tag.extend_from_slice(&hex::<8, 16>(hash));
+    tag.push(b'"');
+    HeaderValue::from_maybe_shared(Bytes::from(tag)).ok()
 }

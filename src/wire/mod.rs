@@ -60,11 +60,7 @@ impl DecisionIds {
         // The variant bits overwrite two bits of `lo`; fold them into `hi`
         // so distinct counters still give distinct ids.
         let hi = hi ^ ((lo >> 62) << 32);
-        let bytes = (u128::from(hi) << 64 | u128::from(lo_v)).to_be_bytes();
-        let mut digits = [0u8; 32];
-        for (pair, byte) in digits.chunks_exact_mut(2).zip(bytes) {
-            pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
-        }
+        let digits: [u8; 32] = hex((u128::from(hi) << 64 | u128::from(lo_v)).to_be_bytes());
         let mut out = [b'-'; 36];
         out[..8].copy_from_slice(&digits[..8]);
         out[9..13].copy_from_slice(&digits[8..12]);
@@ -103,6 +99,16 @@ impl std::fmt::Display for DecisionId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// `bytes` as lowercase hex digits, two per byte.
+pub fn hex<const N: usize, const D: usize>(bytes: [u8; N]) -> [u8; D] {
+    const { assert!(D == 2 * N) };
+    let mut digits = [0u8; D];
+    for (pair, byte) in digits.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
+    }
+    digits
 }
 
 /// The two lowercase hex digits of every byte.
