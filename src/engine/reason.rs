@@ -10,7 +10,7 @@ use crate::catalog::{
 };
 
 /// One reason, with the ids it speaks of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
     /// The tenant profile named by the request was applied.
     ProfileApplied,

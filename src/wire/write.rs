@@ -11,11 +11,14 @@
 //! property tests check, over generated catalogs and requests, that both
 //! give identical bytes.
 
+use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 
-use super::{DataHandlingBody, MessageBody, OutcomeBody, ReasonBody};
+use rustc_hash::FxHashMap;
+
+use super::{DataHandlingBody, OutcomeBody};
 use crate::catalog::{AnswerJson, Catalog, Id, ModeId, Processing};
-use crate::engine::{Decision, FeatureOutcome};
+use crate::engine::{Decision, FeatureOutcome, Reason};
 
 /// Room for a typical decision answer (five features with their routes).
 const ANSWER_CAPACITY: usize = 4096;
@@ -67,12 +70,12 @@ pub fn decision_json(
     });
     o.extend_from_slice(b",\"reasons\":");
     items(o, decision.reasons.iter(), |o, r| {
-        reason(o, &ReasonBody::new(catalog, r));
+        reason(o, catalog, r);
     });
     if explain {
         o.extend_from_slice(b",\"trace\":");
         items(o, decision.trace.iter(), |o, r| {
-            reason(o, &ReasonBody::new(catalog, r));
+            reason(o, catalog, r);
         });
     }
     o.extend_from_slice(b",\"tenant\":");
@@ -129,7 +132,7 @@ pub fn route_json(catalog: &Catalog, decision: &Decision<'_>, decision_id: &str)
     o.extend_from_slice(b",\"reasons\":");
     let refusal = feature.and_then(|f| f.refusal.as_ref());
     items(o, refusal.into_iter().chain(&decision.reasons), |o, r| {
-        reason(o, &ReasonBody::new(catalog, r));
+        reason(o, catalog, r);
     });
     o.extend_from_slice(b",\"ttl_seconds\":");
     number(o, catalog.ttl_seconds);
@@ -154,23 +157,57 @@ fn feature(o: &mut Vec<u8>, catalog: &Catalog, f: &FeatureOutcome<'_>) {
         }
         Some(refusal) => {
             o.extend_from_slice(b",\"permitted\":false,\"reasons\":[");
-            reason(o, &ReasonBody::new(catalog, refusal));
+            reason(o, catalog, refusal);
             o.push(b']');
         }
     }
     o.push(b'}');
 }
 
-fn reason(o: &mut Vec<u8>, r: &ReasonBody<'_>) {
+fn reason(o: &mut Vec<u8>, catalog: &Catalog, r: &Reason) {
     // Codes are snake_case words: nothing in them to escape.
     o.extend_from_slice(b"{\"code\":\"");
-    o.extend_from_slice(r.code.as_bytes());
+    o.extend_from_slice(r.code().as_bytes());
     o.extend_from_slice(b"\",\"message\":");
-    match &r.message {
-        MessageBody::Reason(message) => displayed(o, message),
-        MessageBody::Text(text) => string(o, text),
-    }
+    SENTENCES.with_borrow_mut(|sentences| sentences.write(o, catalog, r));
     o.push(b'}');
+}
+
+thread_local! {
+    static SENTENCES: RefCell<Sentences> = RefCell::default();
+}
+
+/// Reason sentences this thread has written, as JSON strings, for the
+/// catalog with digest `catalog`: a decision gives the same few reasons
+/// over and over, and copying a sentence costs a fraction of formatting
+/// it. Equal digests mean equal catalogs, hence equal sentences; another
+/// catalog (a reload) empties the cache, and so does reaching
+/// [`Sentences::MOST`].
+#[derive(Default)]
+struct Sentences {
+    catalog: Box<str>,
+    written: FxHashMap<Reason, Box<[u8]>>,
+}
+
+impl Sentences {
+    const MOST: usize = 4096;
+
+    fn write(&mut self, o: &mut Vec<u8>, catalog: &Catalog, r: &Reason) {
+        if *self.catalog != *catalog.digest {
+            self.catalog = catalog.digest.clone();
+            self.written.clear();
+        }
+        if let Some(sentence) = self.written.get(r) {
+            o.extend_from_slice(sentence);
+            return;
+        }
+        if self.written.len() >= Self::MOST {
+            self.written.clear();
+        }
+        let start = o.len();
+        displayed(o, &r.describe(catalog));
+        self.written.insert(*r, o[start..].into());
+    }
 }
 
 fn data_handling(o: &mut Vec<u8>, d: &DataHandlingBody) {
