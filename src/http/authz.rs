@@ -17,7 +17,7 @@ use super::error::Problem;
 use super::gateway::{GatewayAnswer, decide_for_gateway, etag};
 use super::observe::{DecisionContext, Endpoint, record_decision};
 use crate::catalog::format::{RawTenant, Residency};
-use crate::catalog::{FieldError, list_ids};
+use crate::catalog::{FieldError, Route, list_ids};
 use crate::wire::{ProblemBody, RouteDecisionBody, route_json};
 
 /// Request headers read by the authoriser.
@@ -220,33 +220,42 @@ fn answer(state: &AppState, context: &DecisionContext, headers: &HeaderMap) -> R
         Ok(answer) => answer,
         Err(errors) => return invalid(state, header_pointers(errors)),
     };
-    let body = answer.body(catalog, state.next_decision_id().to_string());
-    if let GatewayAnswer::Decided(decision) = &answer {
-        record_decision(
-            state,
-            context,
-            Endpoint::Authz,
-            catalog,
-            decision,
-            &body.decision_id,
-        );
-    }
+    let decision_id = state.next_decision_id();
+    // The answer's body, and for a decision its mode and usable routes:
+    // the first is the route, the others its fallbacks.
+    let (json, mode, mut routes) = match &answer {
+        GatewayAnswer::Decided(decision) => {
+            record_decision(
+                state,
+                context,
+                Endpoint::Authz,
+                catalog,
+                decision,
+                &decision_id,
+            );
+            let routes = decision.features.first().map(|f| f.usable_routes());
+            (
+                route_json(catalog, decision, &decision_id),
+                decision.mode.map(|m| &*catalog.mode(m).id),
+                routes,
+            )
+        }
+        GatewayAnswer::UnknownTenant { .. } => {
+            match serialised(&answer.body(catalog, decision_id.to_string())) {
+                Ok(json) => (json, None, None),
+                Err(problem) => return problem.into_response(),
+            }
+        }
+    };
     let deny = answer.deny_reason();
-    let allowed_route = match (deny, &body.route) {
-        (None, Some(route)) => Some(&route.value),
-        _ => None,
+    let allowed_route = match deny {
+        None => routes.as_mut().and_then(Iterator::next),
+        Some(_) => None,
     };
     let status = if allowed_route.is_some() {
         StatusCode::OK
     } else {
         StatusCode::FORBIDDEN
-    };
-    let json = match &answer {
-        GatewayAnswer::Decided(decision) => route_json(catalog, decision, &body.decision_id),
-        GatewayAnswer::UnknownTenant { .. } => match serialised(&body) {
-            Ok(json) => json,
-            Err(problem) => return problem.into_response(),
-        },
     };
     let mut response = (status, json).into_response();
     let out = response.headers_mut();
@@ -273,7 +282,7 @@ fn answer(state: &AppState, context: &DecisionContext, headers: &HeaderMap) -> R
     };
     put(
         const { HeaderName::from_static(response::DECISION_ID) },
-        &body.decision_id,
+        &decision_id,
     );
     match allowed_route {
         Some(route) => {
@@ -284,19 +293,20 @@ fn answer(state: &AppState, context: &DecisionContext, headers: &HeaderMap) -> R
                     set.push(name);
                 }
             };
-            routed(response::MODE, body.mode);
-            routed(response::PROVIDER, Some(route.provider));
-            routed(response::MODEL, Some(route.model));
-            routed(response::REGION, Some(route.processing_region));
-            routed(response::PLATFORM, route.platform);
-            routed(response::ENDPOINT, route.endpoint);
-            routed(response::PROVIDER_MODEL, route.provider_model);
+            let provider = |r: &Route| &*catalog.provider(r.provider).id;
+            routed(response::MODE, mode);
+            routed(response::PROVIDER, Some(provider(route)));
+            routed(response::MODEL, Some(&route.model));
+            routed(response::REGION, Some(&route.processing_region));
+            routed(response::PLATFORM, route.platform.as_deref());
+            routed(response::ENDPOINT, route.endpoint.as_deref());
+            routed(response::PROVIDER_MODEL, route.provider_model.as_deref());
             let mut chain = String::new();
-            for (i, fallback) in body.fallbacks.iter().enumerate() {
+            for (i, fallback) in routes.into_iter().flatten().enumerate() {
                 if i > 0 {
                     chain.push(',');
                 }
-                chain.push_str(fallback.value.provider);
+                chain.push_str(provider(fallback));
             }
             put(state.fallback_header().clone(), &chain);
             let unset: Vec<&str> = response::ROUTING
