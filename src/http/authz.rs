@@ -14,8 +14,9 @@ use serde::Serialize;
 use super::AppState;
 use super::answer::serialised;
 use super::error::Problem;
+use super::front::RequestContext;
 use super::gateway::{GatewayAnswer, decide_for_gateway, etag};
-use super::observe::{DecisionContext, Endpoint, record_decision};
+use super::observe::{Endpoint, record_decision};
 use crate::catalog::format::{RawTenant, Residency};
 use crate::catalog::{FieldError, Route, list_ids};
 use crate::wire::{ProblemBody, RouteDecisionBody, route_json};
@@ -144,7 +145,7 @@ pub enum AuthzResponses<'a> {
 )]
 pub async fn authorise(
     State(state): State<AppState>,
-    context: DecisionContext,
+    context: RequestContext,
     request: Request,
 ) -> Response {
     answer(&state, &context, request.headers())
@@ -160,7 +161,7 @@ pub async fn authorise(
     responses(AuthzResponses))]
 pub async fn authorise_path(
     State(state): State<AppState>,
-    context: DecisionContext,
+    context: RequestContext,
     request: Request,
 ) -> Response {
     answer(&state, &context, request.headers())
@@ -202,7 +203,7 @@ struct HeaderRequest {
     feature: String,
 }
 
-fn answer(state: &AppState, context: &DecisionContext, headers: &HeaderMap) -> Response {
+fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -> Response {
     let settings = &state.settings().authz;
     let request = match read_headers(headers, settings.max_header_bytes) {
         Ok(request) => request,

@@ -20,8 +20,9 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::decisions::JsonProblems;
 use super::error::{Problem, ValidJson};
+use super::front::RequestContext;
 use super::gateway::{GatewayAnswer, decide_for_gateway};
-use super::observe::{DecisionContext, Endpoint, record_decision};
+use super::observe::{Endpoint, record_decision};
 use crate::catalog::FieldError;
 use crate::catalog::format::{RawTenant, Residency, object, objects, optional_object};
 use crate::engine::{DecisionRequest, decide, resolve_tenant};
@@ -260,7 +261,7 @@ pub struct AuthzenConfiguration {
     responses((status = 200, description = "The decision", body = EvaluationResponse), JsonProblems))]
 pub async fn evaluation(
     State(state): State<AppState>,
-    context: DecisionContext,
+    context: RequestContext,
     ValidJson(request): ValidJson<EvaluationRequest>,
 ) -> Result<Response, Problem> {
     let loaded = state.catalog();
@@ -291,7 +292,7 @@ pub async fn evaluation(
     responses((status = 200, description = "One decision per evaluation, in order", body = EvaluationsResponse), JsonProblems))]
 pub async fn evaluations(
     State(state): State<AppState>,
-    context: DecisionContext,
+    context: RequestContext,
     ValidJson(request): ValidJson<EvaluationsRequest>,
 ) -> Result<Response, Problem> {
     let loaded = state.catalog();
@@ -396,7 +397,7 @@ pub async fn evaluations(
     responses((status = 200, description = "The permitted actions", body = ActionSearchResponse), JsonProblems))]
 pub async fn search_action(
     State(state): State<AppState>,
-    context: DecisionContext,
+    context: RequestContext,
     ValidJson(request): ValidJson<ActionSearchRequest>,
 ) -> Result<Response, Problem> {
     let loaded = state.catalog();
@@ -513,7 +514,7 @@ pub async fn configuration(
 /// action's feature, with the resource's constraints applied.
 fn evaluate<'c>(
     state: &AppState,
-    context: &DecisionContext,
+    context: &RequestContext,
     catalog: &'c crate::catalog::Catalog,
     subject: &Subject,
     action: &Action,

@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::answer::{json_answer, written_answer};
 use super::error::{Problem, ValidJson, json_body, parse_json};
-use super::observe::{DecisionContext, Endpoint, record_decision};
+use super::front::RequestContext;
+use super::observe::{Endpoint, record_decision};
 use crate::catalog::FieldError;
 use crate::catalog::format::{RawDecisionRequest, RawTenant};
 use crate::engine::{decide, resolve_request, resolve_route_request};
@@ -50,7 +51,7 @@ fn etag_header(
     responses((status = 200, description = "The decision", body = DecisionBody), JsonProblems))]
 pub async fn decide_one(
     State(state): State<AppState>,
-    context: DecisionContext,
+    context: RequestContext,
     ValidJson(raw): ValidJson<RawDecisionRequest>,
 ) -> Result<Response, Problem> {
     let loaded = state.catalog();
@@ -110,7 +111,7 @@ pub struct BatchResponse<'a> {
     responses((status = 200, description = "One result per request, in order", body = BatchResponse), JsonProblems))]
 pub async fn decide_batch(
     State(state): State<AppState>,
-    context: DecisionContext,
+    context: RequestContext,
     request: Request,
 ) -> Result<Response, Problem> {
     let bytes = json_body(request, &state).await?;
@@ -210,7 +211,7 @@ pub struct RouteRequest {
     responses((status = 200, description = "Allow or deny, with the route", body = RouteDecisionBody), JsonProblems))]
 pub async fn route(
     State(state): State<AppState>,
-    context: DecisionContext,
+    context: RequestContext,
     ValidJson(raw): ValidJson<RouteRequest>,
 ) -> Result<Response, Problem> {
     let loaded = state.catalog();

@@ -133,7 +133,7 @@ where
     let method = request.method().clone();
     let path = request.uri().path();
     let route = state.route_of(path);
-    let response = if let Some(admission) = guard::admit(&state, path) {
+    let mut response = if let Some(admission) = guard::admit(&state, path) {
         if let Some(refused) = guard::token_refusal(&state, path, request.headers()) {
             refused
         } else {
@@ -157,7 +157,6 @@ where
     } else {
         guard::overloaded(&state)
     };
-    let mut response = response;
     state
         .metrics()
         .request_done(route, &method, response.status(), started);

@@ -23,39 +23,23 @@ use crate::engine::{Decision, Outcome};
 /// The tracing target of decision-log lines.
 pub const DECISION_TARGET: &str = "aipdp::decision";
 
-/// What a decision handler knows about its request before it decides: the
-/// front door's [`RequestContext`] (the request id and when the request
-/// arrived), taken from the task.
-#[derive(Debug, Clone)]
-pub struct DecisionContext {
-    /// Empty when the id is not text.
-    pub request_id: HeaderValue,
-    pub started: Instant,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for DecisionContext {
+/// A decision handler's view of its request: the front door's
+/// [`RequestContext`] (the request id and when the request arrived), taken
+/// from the task.
+impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         // Outside the front door (a router served without it), from the
         // request itself.
-        let context = RequestContext::current().unwrap_or_else(|| RequestContext {
+        Ok(RequestContext::current().unwrap_or_else(|| RequestContext {
             request_id: parts
                 .headers
                 .get(&super::front::REQUEST_ID)
                 .cloned()
                 .unwrap_or(HeaderValue::from_static("")),
             started: Instant::now(),
-        });
-        let request_id = if context.request_id.to_str().is_ok() {
-            context.request_id
-        } else {
-            HeaderValue::from_static("")
-        };
-        Ok(DecisionContext {
-            request_id,
-            started: context.started,
-        })
+        }))
     }
 }
 
@@ -86,7 +70,7 @@ impl Endpoint {
 /// answer carries.
 pub fn record_decision(
     state: &AppState,
-    context: &DecisionContext,
+    context: &RequestContext,
     endpoint: Endpoint,
     catalog: &Catalog,
     decision: &Decision<'_>,
