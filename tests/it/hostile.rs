@@ -575,14 +575,9 @@ async fn a_batch_past_its_limit_is_a_400_naming_the_limit() {
     still_decides(&app).await;
 }
 
-#[tokio::test]
-async fn a_client_trickling_its_body_is_cut_off_by_the_request_timeout() {
-    let timeout_ms = 400;
-    let app = spawn_with(
-        settings(&[("AIPDP_LIMITS__REQUEST_TIMEOUT_MS", &timeout_ms.to_string())]),
-        BUILTIN_SOURCE,
-    )
-    .await;
+/// Sends a decision head, then its body one byte every 50 ms (over 8
+/// seconds in all), and returns what came back and after how long.
+async fn answer_to_a_trickled_body(app: &TestApp) -> (String, Duration) {
     let mut stream = TcpStream::connect(app.addr).await.unwrap();
     let head = format!(
         "POST /v1/decisions HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
@@ -591,7 +586,6 @@ async fn a_client_trickling_its_body_is_cut_off_by_the_request_timeout() {
     stream.write_all(head.as_bytes()).await.unwrap();
     let started = Instant::now();
     let (mut reader, mut writer) = stream.into_split();
-    // One byte every 50 ms: the whole body would take over 8 seconds.
     let trickle = tokio::spawn(async move {
         for byte in GOOD.as_bytes() {
             if writer.write_all(&[*byte]).await.is_err() {
@@ -618,12 +612,152 @@ async fn a_client_trickling_its_body_is_cut_off_by_the_request_timeout() {
     }
     let elapsed = started.elapsed();
     trickle.abort();
-    let text = String::from_utf8_lossy(&bytes);
+    (String::from_utf8_lossy(&bytes).into_owned(), elapsed)
+}
+
+fn assert_timeout_problem(text: &str) {
     assert!(text.starts_with("HTTP/1.1 408 "), "{text}");
     assert!(text.contains("application/problem+json"), "{text}");
     assert!(text.contains("urn:aipdp:problem:timeout"), "{text}");
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_body_is_cut_off_by_the_request_timeout() {
+    let timeout_ms = 400;
+    let app = spawn_with(
+        settings(&[("AIPDP_LIMITS__REQUEST_TIMEOUT_MS", &timeout_ms.to_string())]),
+        BUILTIN_SOURCE,
+    )
+    .await;
+    let (text, elapsed) = answer_to_a_trickled_body(&app).await;
+    assert_timeout_problem(&text);
     assert!(
         elapsed >= Duration::from_millis(timeout_ms - 50) && elapsed < Duration::from_secs(3),
+        "answered after {elapsed:?}"
+    );
+    still_decides(&app).await;
+}
+
+/// Waits for the server to close `stream`, which must send nothing more,
+/// and returns how long after `since` it did.
+async fn closed_after(stream: &mut (impl AsyncReadExt + Unpin), since: Instant) -> Duration {
+    let mut buf = [0u8; 1024];
+    match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+        Ok(Ok(0)) | Ok(Err(_)) => since.elapsed(),
+        Ok(Ok(n)) => panic!("unexpected bytes: {}", String::from_utf8_lossy(&buf[..n])),
+        Err(_) => panic!("the connection was still open after 5 s"),
+    }
+}
+
+/// Reads one whole answer from a keep-alive connection (its head and its
+/// `content-length` body) and returns its status line.
+async fn read_keep_alive_answer(stream: &mut TcpStream) -> String {
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(split) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&bytes[..split]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .map_or(0, |value| value.trim().parse().unwrap());
+            if bytes.len() >= split + 4 + length {
+                return head.lines().next().unwrap_or("").to_owned();
+            }
+        }
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("an answer within 5 s")
+            .expect("a readable connection");
+        assert!(n > 0, "closed before the answer was whole");
+        bytes.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_headers_is_cut_off_by_the_header_read_timeout() {
+    let timeout_ms = 300;
+    let app = spawn_with(
+        settings(&[(
+            "AIPDP_LIMITS__HEADER_READ_TIMEOUT_MS",
+            &timeout_ms.to_string(),
+        )]),
+        BUILTIN_SOURCE,
+    )
+    .await;
+    let stream = TcpStream::connect(app.addr).await.unwrap();
+    let connected = Instant::now();
+    let (mut reader, mut writer) = stream.into_split();
+    // One header line every 50 ms; the head never ends.
+    let trickle = tokio::spawn(async move {
+        writer
+            .write_all(b"GET /healthz HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        for i in 0..200 {
+            let line = format!("x-slow-{i}: 1\r\n");
+            if writer.write_all(line.as_bytes()).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let closed = closed_after(&mut reader, connected).await;
+    trickle.abort();
+    assert!(
+        closed >= Duration::from_millis(timeout_ms - 50) && closed < Duration::from_secs(2),
+        "closed after {closed:?}"
+    );
+    still_decides(&app).await;
+}
+
+#[tokio::test]
+async fn a_keep_alive_connection_stays_open_while_used_and_closes_once_idle() {
+    let timeout_ms = 300;
+    let app = spawn_with(
+        settings(&[(
+            "AIPDP_LIMITS__HEADER_READ_TIMEOUT_MS",
+            &timeout_ms.to_string(),
+        )]),
+        BUILTIN_SOURCE,
+    )
+    .await;
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    // Five requests 150 ms apart: 750 ms in all, past the timeout, but
+    // never idle for as long as it.
+    for _ in 0..5 {
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(read_keep_alive_answer(&mut stream).await, "http/1.1 200 ok");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let idle = closed_after(&mut stream, Instant::now()).await;
+    // 150 ms of the idle time had passed before the clock above started.
+    assert!(
+        idle >= Duration::from_millis(timeout_ms - 200) && idle < Duration::from_secs(2),
+        "closed {idle:?} after the last sleep"
+    );
+    still_decides(&app).await;
+}
+
+#[tokio::test]
+async fn a_request_in_flight_outlives_the_header_read_timeout() {
+    // The body trickles for longer than the header-read timeout: the
+    // request deadline, not the idle watchdog, ends it, with a 408.
+    let app = spawn_with(
+        settings(&[
+            ("AIPDP_LIMITS__HEADER_READ_TIMEOUT_MS", "150"),
+            ("AIPDP_LIMITS__REQUEST_TIMEOUT_MS", "700"),
+        ]),
+        BUILTIN_SOURCE,
+    )
+    .await;
+    let (text, elapsed) = answer_to_a_trickled_body(&app).await;
+    assert_timeout_problem(&text);
+    assert!(
+        elapsed >= Duration::from_millis(650) && elapsed < Duration::from_secs(3),
         "answered after {elapsed:?}"
     );
     still_decides(&app).await;
