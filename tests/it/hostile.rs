@@ -674,17 +674,19 @@ async fn read_keep_alive_answer(stream: &mut TcpStream) -> String {
     }
 }
 
+async fn spawn_with_header_read_timeout(ms: u64) -> TestApp {
+    let ms = ms.to_string();
+    spawn_with(
+        settings(&[("AIPDP_LIMITS__HEADER_READ_TIMEOUT_MS", &ms)]),
+        BUILTIN_SOURCE,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_client_trickling_its_headers_is_cut_off_by_the_header_read_timeout() {
     let timeout_ms = 300;
-    let app = spawn_with(
-        settings(&[(
-            "AIPDP_LIMITS__HEADER_READ_TIMEOUT_MS",
-            &timeout_ms.to_string(),
-        )]),
-        BUILTIN_SOURCE,
-    )
-    .await;
+    let app = spawn_with_header_read_timeout(timeout_ms).await;
     let stream = TcpStream::connect(app.addr).await.unwrap();
     let connected = Instant::now();
     let (mut reader, mut writer) = stream.into_split();
@@ -714,14 +716,7 @@ async fn a_client_trickling_its_headers_is_cut_off_by_the_header_read_timeout() 
 #[tokio::test]
 async fn a_keep_alive_connection_stays_open_while_used_and_closes_once_idle() {
     let timeout_ms = 300;
-    let app = spawn_with(
-        settings(&[(
-            "AIPDP_LIMITS__HEADER_READ_TIMEOUT_MS",
-            &timeout_ms.to_string(),
-        )]),
-        BUILTIN_SOURCE,
-    )
-    .await;
+    let app = spawn_with_header_read_timeout(timeout_ms).await;
     let mut stream = TcpStream::connect(app.addr).await.unwrap();
     // Five requests 150 ms apart: 750 ms in all, past the timeout, but
     // never idle for as long as it.
