@@ -14,7 +14,7 @@ use crate::wire;
 use super::{
     AddOn, AddOnId, AnswerJson, Catalog, CatalogError, Cluster, ClusterId, Feature, IdSet, Mode,
     ModeId, Names, Obligation, OfferedProvider, Offering, Processing, Provider, ProviderId, Regime,
-    Region, RegionId, Route, Sector, list_ids,
+    Region, RegionId, Route, RouteHeaders, Sector, list_ids,
 };
 
 /// The most features, regions or clusters a catalog may hold.
@@ -394,6 +394,7 @@ pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
                             })
                             .unwrap_or_default(),
                         answer_json: AnswerJson::pending(),
+                        headers: RouteHeaders::default(),
                     })
                 })
                 .collect();
@@ -513,9 +514,8 @@ fn check_call_params(
     Ok(())
 }
 
-/// Resolves tenant profiles against the otherwise complete catalog.
-/// Renders the entries answers copy whole: routes, offered providers and
-/// obligations.
+/// Renders the entries answers copy whole: routes (also as gateway
+/// headers), offered providers and obligations.
 fn render_answers(catalog: &mut Catalog) -> Result<(), CatalogError> {
     let failed = |entry: &str, e: serde_json::Error| {
         invalid(entry, &format!("cannot be written as JSON: {e}"))
@@ -527,6 +527,7 @@ fn render_answers(catalog: &mut Catalog) -> Result<(), CatalogError> {
             wire::render(&wire::RouteBody::of(provider, route))
                 .map_err(|e| failed(&format!("providers[{provider}]"), e))?,
         );
+        route.headers = RouteHeaders::of(provider, route);
     }
     for offered in catalog.offerings.iter_mut().flat_map(|o| &mut o.providers) {
         let provider = &providers[offered.provider.index()];

@@ -13,6 +13,7 @@ mod error;
 pub mod format;
 mod tenant;
 
+use axum::http::HeaderValue;
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
@@ -270,6 +271,35 @@ pub struct Route {
     /// Further provider-specific parameters, sorted by name.
     pub params: Box<[(Box<str>, Box<str>)]>,
     pub answer_json: AnswerJson,
+    pub headers: RouteHeaders,
+}
+
+/// A route's fields as gateway header values (`/v1/authz`), made once by
+/// [`compile`]: an allowed answer copies them instead of checking and
+/// copying each string per request. A field that is absent, or not visible
+/// ASCII, has no value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteHeaders {
+    pub provider: Option<HeaderValue>,
+    pub model: Option<HeaderValue>,
+    pub region: Option<HeaderValue>,
+    pub platform: Option<HeaderValue>,
+    pub endpoint: Option<HeaderValue>,
+    pub provider_model: Option<HeaderValue>,
+}
+
+impl RouteHeaders {
+    fn of(provider: &str, route: &Route) -> RouteHeaders {
+        let value = |text: &str| HeaderValue::from_str(text).ok();
+        RouteHeaders {
+            provider: value(provider),
+            model: value(&route.model),
+            region: value(&route.processing_region),
+            platform: route.platform.as_deref().and_then(value),
+            endpoint: route.endpoint.as_deref().and_then(value),
+            provider_model: route.provider_model.as_deref().and_then(value),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

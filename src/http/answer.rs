@@ -5,6 +5,7 @@
 //! a typical decision instead; decisions and routes come already written
 //! (`wire::decision_json`, `wire::route_json`).
 
+use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -53,17 +54,16 @@ pub fn written_answer(
     etag: Option<(HeaderName, HeaderValue)>,
     json: Vec<u8>,
 ) -> Response {
-    let mut response = (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            loaded.cache_control(),
-        ],
-        json,
-    )
-        .into_response();
+    // Not `(headers, json).into_response()`: that first sets an
+    // `application/octet-stream` content type, then replaces it.
+    let mut response = Response::new(Body::from(json));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let (name, value) = loaded.cache_control();
+    headers.insert(name, value);
     if let Some((name, value)) = etag {
         response.headers_mut().insert(name, value);
     }

@@ -6,7 +6,11 @@
 //! a 403 with `x-ai-deny-reason` and a JSON body of reasons. The decision is
 //! the engine's, exactly as `POST /v1/route` makes it.
 
+use std::sync::LazyLock;
+
+use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::header::GetAll;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -237,7 +241,7 @@ fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -> Re
             let routes = decision.features.first().map(|f| f.usable_routes());
             (
                 route_json(catalog, decision, &decision_id),
-                decision.mode.map(|m| &*catalog.mode(m).id),
+                decision.mode,
                 routes,
             )
         }
@@ -253,12 +257,10 @@ fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -> Re
         None => routes.as_mut().and_then(Iterator::next),
         Some(_) => None,
     };
-    let status = if allowed_route.is_some() {
-        StatusCode::OK
-    } else {
-        StatusCode::FORBIDDEN
-    };
-    let mut response = (status, json).into_response();
+    let mut response = Response::new(Body::from(json));
+    if allowed_route.is_none() {
+        *response.status_mut() = StatusCode::FORBIDDEN;
+    }
     let out = response.headers_mut();
     out.reserve(16);
     let (name, value) = loaded.cache_control();
@@ -269,65 +271,103 @@ fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -> Re
     );
     out.insert(
         const { HeaderName::from_static(response::ACCEL_EXPIRES) },
-        HeaderValue::from(catalog.ttl_seconds),
+        loaded.ttl(),
     );
     if let Some(tag) = etag(catalog, &request) {
         out.insert(header::ETAG, tag);
     }
-    // Header names are the constants above (or the configured fallback
-    // header), so none is parsed per request.
-    let mut put = |name: HeaderName, value: &str| {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            out.insert(name, value);
-        }
+    if let Ok(value) = HeaderValue::from_str(&decision_id) {
+        out.insert(
+            const { HeaderName::from_static(response::DECISION_ID) },
+            value,
+        );
+    }
+    let Some(route) = allowed_route else {
+        out.insert(
+            const { HeaderName::from_static(response::DENY_REASON) },
+            HeaderValue::from_static(deny.unwrap_or("no_route")),
+        );
+        return response;
     };
-    put(
-        const { HeaderName::from_static(response::DECISION_ID) },
-        &decision_id,
-    );
-    match allowed_route {
-        Some(route) => {
-            let mut set = vec![response::DECISION_ID];
-            let mut routed = |name: &'static str, value: Option<&str>| {
-                if let Some(value) = value {
-                    put(HeaderName::from_static(name), value);
-                    set.push(name);
-                }
-            };
+    // The route's values were made with the catalog; only the fallback
+    // chain is put together here, and only when it has two providers.
+    let headers = &route.headers;
+    let values = [
+        mode.and_then(|m| loaded.mode_id(m)),
+        headers.provider.clone(),
+        headers.model.clone(),
+        headers.region.clone(),
+        headers.platform.clone(),
+        headers.endpoint.clone(),
+        headers.provider_model.clone(),
+    ];
+    let mut unset = 0;
+    for (i, (name, value)) in ROUTED.iter().zip(values).enumerate() {
+        match value {
+            Some(value) => {
+                out.insert(name.clone(), value);
+            }
+            None => unset |= 1 << i,
+        }
+    }
+    let mut fallbacks = routes.into_iter().flatten();
+    let chain = match (fallbacks.next(), fallbacks.next()) {
+        (None, _) => Some(HeaderValue::from_static("")),
+        (Some(only), None) => only.headers.provider.clone(),
+        (Some(first), Some(second)) => {
             let provider = |r: &Route| &*catalog.provider(r.provider).id;
-            routed(response::MODE, mode);
-            routed(response::PROVIDER, Some(provider(route)));
-            routed(response::MODEL, Some(&route.model));
-            routed(response::REGION, Some(&route.processing_region));
-            routed(response::PLATFORM, route.platform.as_deref());
-            routed(response::ENDPOINT, route.endpoint.as_deref());
-            routed(response::PROVIDER_MODEL, route.provider_model.as_deref());
-            let mut chain = String::new();
-            for (i, fallback) in routes.into_iter().flatten().enumerate() {
-                if i > 0 {
-                    chain.push(',');
-                }
+            let mut chain = String::from(provider(first));
+            for fallback in std::iter::once(second).chain(fallbacks) {
+                chain.push(',');
                 chain.push_str(provider(fallback));
             }
-            put(state.fallback_header().clone(), &chain);
-            let unset: Vec<&str> = response::ROUTING
-                .iter()
-                .copied()
-                .filter(|name| !set.contains(name))
-                .collect();
-            if !unset.is_empty() {
-                put(
-                    const { HeaderName::from_static(response::HEADERS_TO_REMOVE) },
-                    &unset.join(","),
-                );
-            }
+            HeaderValue::from_str(&chain).ok()
         }
-        None => put(
-            const { HeaderName::from_static(response::DENY_REASON) },
-            deny.unwrap_or("no_route"),
-        ),
+    };
+    if let Some(chain) = chain {
+        out.insert(state.fallback_header().clone(), chain);
+    }
+    if let Some(names) = headers_to_remove(unset) {
+        out.insert(
+            const { HeaderName::from_static(response::HEADERS_TO_REMOVE) },
+            names,
+        );
     }
     response
+}
+
+/// The routing headers an allowed answer sets from the route, in the order
+/// of [`response::ROUTING`] (the decision id, always set, is last there).
+static ROUTED: [HeaderName; 7] = [
+    HeaderName::from_static(response::MODE),
+    HeaderName::from_static(response::PROVIDER),
+    HeaderName::from_static(response::MODEL),
+    HeaderName::from_static(response::REGION),
+    HeaderName::from_static(response::PLATFORM),
+    HeaderName::from_static(response::ENDPOINT),
+    HeaderName::from_static(response::PROVIDER_MODEL),
+];
+
+/// The value of `x-envoy-auth-headers-to-remove` when the routing headers
+/// in `unset` (bit `i` for `ROUTED[i]`) are not set; none when all are.
+/// Every combination is written once, on first use.
+fn headers_to_remove(unset: usize) -> Option<HeaderValue> {
+    static VALUES: LazyLock<Vec<Option<HeaderValue>>> = LazyLock::new(|| {
+        (0..1usize << ROUTED.len())
+            .map(|unset| {
+                let names: Vec<&str> = ROUTED
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| unset & (1 << i) != 0)
+                    .map(|(_, name)| name.as_str())
+                    .collect();
+                (!names.is_empty())
+                    .then(|| HeaderValue::from_str(&names.join(",")).ok())
+                    .flatten()
+            })
+            .collect()
+    });
+    VALUES.get(unset).cloned().flatten()
 }
 
 /// A problem for bad headers, with the configured status (nginx turns a
@@ -383,10 +423,21 @@ fn header_pointers(errors: Vec<FieldError>) -> Vec<FieldError> {
 /// not empty, not over `max_bytes`.
 fn read_headers(headers: &HeaderMap, max_bytes: usize) -> Result<HeaderRequest, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let mut get = |name: &HeaderName| -> Option<String> {
+    // Each header looked up once; the closure below checks its values.
+    let found = request::HEADERS
+        .each_ref()
+        .map(|name| (name, headers.get_all(name)));
+    let sent = |header: &str| {
+        found
+            .iter()
+            .any(|(name, values)| *name == header && values.iter().next().is_some())
+    };
+    let feature_sent = sent(request::FEATURE);
+    let tenant_sent = sent(request::TENANT_ID) || sent(request::TENANT_REGION);
+    let mut get = |(name, values): &(&HeaderName, GetAll<'_, HeaderValue>)| -> Option<String> {
         // Written out only for an error.
         let pointer = || format!("/headers/{name}");
-        let mut values = headers.get_all(name).iter();
+        let mut values = values.iter();
         let value = values.next()?;
         if values.next().is_some() {
             errors.push(FieldError::new(pointer(), "send this header once"));
@@ -422,7 +473,7 @@ fn read_headers(headers: &HeaderMap, max_bytes: usize) -> Result<HeaderRequest, 
         compliance,
         add_ons,
         feature,
-    ] = request::HEADERS.each_ref().map(&mut get);
+    ] = found.each_ref().map(&mut get);
     let residency = residency.and_then(|value| {
         let found = Residency::ALL.into_iter().find(|r| r.as_str() == value);
         if found.is_none() {
@@ -452,13 +503,13 @@ fn read_headers(headers: &HeaderMap, max_bytes: usize) -> Result<HeaderRequest, 
     let denied_providers = list(request::TENANT_DENIED_PROVIDERS, denied);
     let compliance = list(request::TENANT_COMPLIANCE, compliance);
     let add_ons = list(request::TENANT_ADD_ONS, add_ons);
-    if !headers.contains_key(request::FEATURE) {
+    if !feature_sent {
         errors.push(FieldError::new(
             format!("/headers/{}", request::FEATURE),
             "the feature header is required",
         ));
     }
-    if !headers.contains_key(request::TENANT_ID) && !headers.contains_key(request::TENANT_REGION) {
+    if !tenant_sent {
         errors.push(FieldError::new(
             format!("/headers/{}", request::TENANT_ID),
             format!(

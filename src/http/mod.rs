@@ -47,7 +47,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, ModeId};
 use crate::config::Settings;
 use crate::wire::DecisionIds;
 use guard::BearerTokens;
@@ -63,6 +63,10 @@ pub struct LoadedCatalog {
     pub etag: String,
     /// `Cache-Control` of answers: private, for the catalog's TTL.
     cache_control: HeaderValue,
+    /// The TTL as a header value (the authoriser's `x-accel-expires`).
+    ttl: HeaderValue,
+    /// Each mode's id as a header value, by mode index.
+    mode_ids: Box<[Option<HeaderValue>]>,
 }
 
 impl LoadedCatalog {
@@ -74,12 +78,29 @@ impl LoadedCatalog {
         )
     }
 
+    /// The catalog's TTL in seconds, as a header value.
+    pub fn ttl(&self) -> HeaderValue {
+        self.ttl.clone()
+    }
+
+    /// A mode's id as a header value (none when it is not visible ASCII).
+    pub fn mode_id(&self, mode: ModeId) -> Option<HeaderValue> {
+        self.mode_ids.get(mode.index()).cloned().flatten()
+    }
+
     pub fn new(catalog: Catalog, source: impl Into<String>) -> LoadedCatalog {
         let etag = format!("\"{}-{}\"", catalog.version, &catalog.digest[..16]);
         let cache_control =
             HeaderValue::from_str(&format!("private, max-age={}", catalog.ttl_seconds))
                 .unwrap_or(HeaderValue::from_static("no-store"));
+        let mode_ids = catalog
+            .modes
+            .iter()
+            .map(|mode| HeaderValue::from_str(&mode.id).ok())
+            .collect();
         LoadedCatalog {
+            ttl: HeaderValue::from(catalog.ttl_seconds),
+            mode_ids,
             catalog,
             cache_control,
             source: source.into(),
