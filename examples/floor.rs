@@ -1,10 +1,11 @@
 //! The HTTP floor that scripts/bench-http.sh measures aipdp against.
 //!
 //! The least a JSON decision service can do: axum on the same runtime,
-//! parse the request body into the same serde types aipdp parses, and answer
-//! with a fixed, already serialised body of the same size as aipdp's answer
-//! (the script captures aipdp's answer and hands it over). No catalog, no
-//! decision. Built with the release profile like aipdp:
+//! parse the request into the same serde types aipdp parses (for the
+//! authoriser, copy out the same request headers), and answer with a fixed
+//! status, headers and body, the same bytes as aipdp's answer (the script
+//! captures aipdp's answer and hands it over). No catalog, no decision.
+//! Built with the release profile like aipdp:
 //! `cargo build --release --example floor`.
 
 use std::collections::HashMap;
@@ -12,9 +13,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use aipdp::catalog::format::{RawDecisionRequest, RawTenant};
-use axum::body::Bytes;
+use aipdp::http::authz::request;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -30,6 +32,11 @@ struct Args {
     /// once per path.
     #[arg(long = "answer", value_parser = parse_answer)]
     answers: Vec<(String, String)>,
+    /// `PATH=FILE`: answer requests to PATH with the status and headers of
+    /// FILE, a response head as `curl --dump-header` writes it (without
+    /// one, 200 with a JSON content type).
+    #[arg(long = "head", value_parser = parse_answer)]
+    heads: Vec<(String, String)>,
 }
 
 fn parse_answer(arg: &str) -> Result<(String, String), String> {
@@ -47,18 +54,56 @@ struct RouteRequest {
     feature: String,
 }
 
-type Answers = Arc<HashMap<String, Bytes>>;
+/// A fixed answer: status, headers and body.
+#[derive(Clone)]
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
 
-const HEADERS: [(header::HeaderName, &str); 2] = [
-    (header::CONTENT_TYPE, "application/json"),
-    (header::CACHE_CONTROL, "private, max-age=300"),
-];
+type Answers = Arc<HashMap<String, Answer>>;
 
 fn answer(answers: &Answers, path: &str) -> Response {
     match answers.get(path) {
-        Some(body) => (HEADERS, body.clone()).into_response(),
+        Some(answer) => {
+            let mut response = Response::new(Body::from(answer.body.clone()));
+            *response.status_mut() = answer.status;
+            *response.headers_mut() = answer.headers.clone();
+            response
+        }
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// The status and headers of a response head, leaving out those hyper
+/// writes itself.
+fn parse_head(text: &str) -> Result<(StatusCode, HeaderMap), String> {
+    let mut lines = text.lines();
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse::<StatusCode>().ok())
+        .ok_or("the head does not start with an HTTP status line")?;
+    let mut headers = HeaderMap::new();
+    for line in lines.filter(|line| !line.trim().is_empty()) {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| format!("not a header line: `{line}`"))?;
+        let name = HeaderName::try_from(name.trim()).map_err(|e| e.to_string())?;
+        if [
+            header::CONTENT_LENGTH,
+            header::DATE,
+            header::TRANSFER_ENCODING,
+        ]
+        .contains(&name)
+        {
+            continue;
+        }
+        let value = HeaderValue::try_from(value.trim()).map_err(|e| e.to_string())?;
+        headers.append(name, value);
+    }
+    Ok((status, headers))
 }
 
 async fn decision(
@@ -74,17 +119,49 @@ async fn route(State(answers): State<Answers>, Json(request): Json<RouteRequest>
     answer(&answers, "/v1/route")
 }
 
-/// Paths answered from headers alone (such as external authorisation).
-async fn other(State(answers): State<Answers>, uri: Uri) -> Response {
+/// Paths answered from headers alone (such as external authorisation):
+/// the headers aipdp's authoriser reads are copied out as text.
+async fn other(State(answers): State<Answers>, uri: Uri, headers: HeaderMap) -> Response {
+    let read = request::ALL.map(|name| {
+        let value = headers.get(name)?.to_str().ok()?;
+        Some(value.trim().to_owned())
+    });
+    std::hint::black_box(read);
     answer(&answers, uri.path())
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
+    let mut heads = HashMap::new();
+    for (path, file) in args.heads {
+        let head = parse_head(&std::fs::read_to_string(&file)?)
+            .map_err(|e| std::io::Error::other(format!("{file}: {e}")))?;
+        heads.insert(path, head);
+    }
     let mut answers = HashMap::new();
     for (path, file) in args.answers {
-        answers.insert(path, Bytes::from(std::fs::read(file)?));
+        let (status, headers) = heads.remove(&path).unwrap_or_else(|| {
+            let json = HeaderValue::from_static("application/json");
+            (
+                StatusCode::OK,
+                HeaderMap::from_iter([(header::CONTENT_TYPE, json)]),
+            )
+        });
+        let body = Bytes::from(std::fs::read(file)?);
+        answers.insert(
+            path,
+            Answer {
+                status,
+                headers,
+                body,
+            },
+        );
+    }
+    if let Some(path) = heads.keys().next() {
+        return Err(std::io::Error::other(format!(
+            "--head {path} has no --answer"
+        )));
     }
     let app = Router::new()
         .route("/v1/decisions", post(decision))

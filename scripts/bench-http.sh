@@ -71,8 +71,8 @@ wait_ready() { # PORT [PATH]
   exit 1
 }
 
-# One wrk Lua script per endpoint, and aipdp's own answer per endpoint,
-# which the floor serves back byte for byte.
+# One wrk Lua script per endpoint, and aipdp's own answer per endpoint
+# (status, headers and body), which the floor serves back byte for byte.
 capture_port=$(free_port)
 "$AIPDP" serve --listen "127.0.0.1:$capture_port" >"$work/capture.log" 2>&1 &
 capture_pid=$!
@@ -81,7 +81,7 @@ wait_ready "$capture_port"
 floor_answers=()
 for spec in "${ENDPOINTS[@]}"; do
   IFS='|' read -r name method path body headers <<<"$spec"
-  curl_args=(-sS -X "$method" -o "$work/$name.answer")
+  curl_args=(-sS -X "$method" -o "$work/$name.answer" -D "$work/$name.head")
   lua="$work/$name.lua"
   echo "wrk.method = \"$method\"" >"$lua"
   if [ "$body" != "-" ]; then
@@ -95,7 +95,7 @@ for spec in "${ENDPOINTS[@]}"; do
     printf 'wrk.headers["%s"] = "%s"\n' "${pair%%:*}" "$(echo "${pair#*:}" | sed 's/^ *//')" >>"$lua"
   done
   curl "${curl_args[@]}" "http://127.0.0.1:$capture_port$path"
-  floor_answers+=(--answer "$path=$work/$name.answer")
+  floor_answers+=(--answer "$path=$work/$name.answer" --head "$path=$work/$name.head")
 done
 kill "$capture_pid"
 wait "$capture_pid" 2>/dev/null || true

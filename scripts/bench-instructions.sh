@@ -63,7 +63,8 @@ wait_ready() { # PORT
   exit 1
 }
 
-# The floor answers aipdp's own answers, captured first.
+# The floor answers aipdp's own answers (status, headers and body),
+# captured first.
 port=$(free_port)
 "$AIPDP" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
 server=$!
@@ -71,12 +72,12 @@ wait_ready "$port"
 answers=()
 for spec in "${ENDPOINTS[@]}"; do
   IFS='|' read -r name method path body headers <<<"$spec"
-  curl_args=(-fsS -X "$method" -o "$work/$name.answer")
+  curl_args=(-fsS -X "$method" -o "$work/$name.answer" -D "$work/$name.head")
   [ "$body" = "-" ] || curl_args+=(-H 'content-type: application/json' --data-binary "@$body")
   IFS=';' read -r -a pairs <<<"$headers"
   for pair in "${pairs[@]}"; do curl_args+=(-H "$pair"); done
   curl "${curl_args[@]}" "http://127.0.0.1:$port$path"
-  answers+=(--answer "$path=$work/$name.answer")
+  answers+=(--answer "$path=$work/$name.answer" --head "$path=$work/$name.head")
 done
 kill "$server"
 wait "$server" 2>/dev/null || true
