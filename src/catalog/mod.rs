@@ -276,8 +276,8 @@ pub struct Route {
 
 /// A route's fields as gateway header values (`/v1/authz`), made once by
 /// [`compile`]: an allowed answer copies them instead of checking and
-/// copying each string per request. A field that is absent, or not visible
-/// ASCII, has no value.
+/// copying each string per request. A field that is absent, or holds a
+/// control character, has no value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RouteHeaders {
     pub provider: Option<HeaderValue>,
@@ -533,4 +533,41 @@ pub fn list_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
         out.push('`');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_header_values_leave_out_control_characters() {
+        let route = Route {
+            provider: ProviderId(0),
+            model: "model\nx".into(),
+            platform: Some("amazon_bedrock".into()),
+            processing_region: "EU".into(),
+            endpoint: None,
+            provider_model: Some("eu.modèle".into()),
+            params: Box::default(),
+            answer_json: AnswerJson::pending(),
+            headers: RouteHeaders::default(),
+        };
+        let headers = RouteHeaders::of("anthropic", &route);
+        assert_eq!(
+            headers.provider,
+            Some(HeaderValue::from_static("anthropic"))
+        );
+        assert_eq!(headers.model, None);
+        assert_eq!(headers.region, Some(HeaderValue::from_static("EU")));
+        assert_eq!(
+            headers.platform,
+            Some(HeaderValue::from_static("amazon_bedrock"))
+        );
+        assert_eq!(headers.endpoint, None);
+        // Bytes above ASCII pass as they are (HTTP's obs-text).
+        assert_eq!(
+            headers.provider_model.as_ref().map(HeaderValue::as_bytes),
+            Some("eu.modèle".as_bytes())
+        );
+    }
 }

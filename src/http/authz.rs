@@ -538,3 +538,36 @@ fn read_headers(headers: &HeaderMap, max_bytes: usize) -> Result<HeaderRequest, 
         feature: feature.unwrap_or_default(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_to_remove_names_exactly_the_unset_routing_headers_in_order() {
+        assert_eq!(headers_to_remove(0), None);
+        for unset in 1..1usize << ROUTED.len() {
+            let expected: Vec<&str> = response::ROUTING
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| unset & (1 << i) != 0)
+                .map(|(_, name)| *name)
+                .collect();
+            let value = headers_to_remove(unset).expect("some header is unset");
+            assert_eq!(
+                value.to_str().unwrap(),
+                expected.join(","),
+                "unset {unset:#b}"
+            );
+        }
+        let all = headers_to_remove((1 << ROUTED.len()) - 1).unwrap();
+        assert!(!all.to_str().unwrap().contains(response::DECISION_ID));
+    }
+
+    #[test]
+    fn routed_headers_follow_the_routing_list() {
+        let names: Vec<&str> = ROUTED.iter().map(HeaderName::as_str).collect();
+        assert_eq!(names, response::ROUTING[..ROUTED.len()]);
+        assert_eq!(response::ROUTING[ROUTED.len()..], [response::DECISION_ID]);
+    }
+}

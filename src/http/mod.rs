@@ -83,7 +83,7 @@ impl LoadedCatalog {
         self.ttl.clone()
     }
 
-    /// A mode's id as a header value (none when it is not visible ASCII).
+    /// A mode's id as a header value (none when it holds a control character).
     pub fn mode_id(&self, mode: ModeId) -> Option<HeaderValue> {
         self.mode_ids.get(mode.index()).cloned().flatten()
     }
