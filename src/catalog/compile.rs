@@ -14,7 +14,7 @@ use crate::wire;
 use super::{
     AddOn, AddOnId, AnswerJson, Catalog, CatalogError, Cluster, ClusterId, Feature, IdSet, Mode,
     ModeId, Names, Obligation, OfferedProvider, Offering, Processing, Provider, ProviderId, Regime,
-    Region, RegionId, Route, RouteHeaders, Sector, list_ids,
+    Region, RegionId, Route, Sector, list_ids,
 };
 
 /// The most features, regions or clusters a catalog may hold.
@@ -359,7 +359,7 @@ pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
     }
 
     // Routes per (feature, offering): the preferences the offering can serve.
-    let mut routes = Vec::with_capacity(features.len() * offerings.len());
+    let mut routes: Vec<Vec<Route>> = Vec::with_capacity(features.len() * offerings.len());
     for (f, per_mode) in preferences.iter().enumerate() {
         for (o, offering) in offerings.iter().enumerate() {
             let list = per_mode[offering.mode.index()]
@@ -394,12 +394,16 @@ pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
                             })
                             .unwrap_or_default(),
                         answer_json: AnswerJson::pending(),
-                        headers: RouteHeaders::default(),
+                        mode: offering.mode,
+                        position: 0,
                     })
                 })
                 .collect();
             routes.push(list);
         }
+    }
+    for (position, route) in routes.iter_mut().flatten().enumerate() {
+        route.position = u32::try_from(position).unwrap_or(u32::MAX);
     }
 
     let obligations = compile_obligations("obligations", &raw.obligations)?;
@@ -514,8 +518,8 @@ fn check_call_params(
     Ok(())
 }
 
-/// Renders the entries answers copy whole: routes (also as gateway
-/// headers), offered providers and obligations.
+/// Renders the entries answers copy whole: routes, offered providers and
+/// obligations.
 fn render_answers(catalog: &mut Catalog) -> Result<(), CatalogError> {
     let failed = |entry: &str, e: serde_json::Error| {
         invalid(entry, &format!("cannot be written as JSON: {e}"))
@@ -527,7 +531,6 @@ fn render_answers(catalog: &mut Catalog) -> Result<(), CatalogError> {
             wire::render(&wire::RouteBody::of(provider, route))
                 .map_err(|e| failed(&format!("providers[{provider}]"), e))?,
         );
-        route.headers = RouteHeaders::of(provider, route);
     }
     for offered in catalog.offerings.iter_mut().flat_map(|o| &mut o.providers) {
         let provider = &providers[offered.provider.index()];

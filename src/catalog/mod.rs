@@ -13,7 +13,6 @@ mod error;
 pub mod format;
 mod tenant;
 
-use axum::http::HeaderValue;
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
@@ -271,35 +270,11 @@ pub struct Route {
     /// Further provider-specific parameters, sorted by name.
     pub params: Box<[(Box<str>, Box<str>)]>,
     pub answer_json: AnswerJson,
-    pub headers: RouteHeaders,
-}
-
-/// A route's fields as gateway header values (`/v1/authz`), made once by
-/// [`compile`]: an allowed answer copies them instead of checking and
-/// copying each string per request. A field that is absent, or holds a
-/// control character, has no value.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RouteHeaders {
-    pub provider: Option<HeaderValue>,
-    pub model: Option<HeaderValue>,
-    pub region: Option<HeaderValue>,
-    pub platform: Option<HeaderValue>,
-    pub endpoint: Option<HeaderValue>,
-    pub provider_model: Option<HeaderValue>,
-}
-
-impl RouteHeaders {
-    fn of(provider: &str, route: &Route) -> RouteHeaders {
-        let value = |text: &str| HeaderValue::from_str(text).ok();
-        RouteHeaders {
-            provider: value(provider),
-            model: value(&route.model),
-            region: value(&route.processing_region),
-            platform: route.platform.as_deref().and_then(value),
-            endpoint: route.endpoint.as_deref().and_then(value),
-            provider_model: route.provider_model.as_deref().and_then(value),
-        }
-    }
+    /// The mode of the offering the route is in.
+    pub mode: ModeId,
+    /// Where the route is in [`Catalog::all_routes`], so tables made from
+    /// the catalog can be indexed by route.
+    pub position: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -493,6 +468,12 @@ impl Catalog {
         self.offerings.get(at as usize)
     }
 
+    /// Every route of every feature in every offering, in the order of
+    /// their [`Route::position`].
+    pub fn all_routes(&self) -> impl Iterator<Item = &Route> {
+        self.routes.iter().flatten()
+    }
+
     /// A feature's routes in an offering, most preferred first. Empty when
     /// the offering cannot serve the feature at all.
     pub fn routes(&self, feature: FeatureId, offering: &Offering) -> &[Route] {
@@ -533,41 +514,4 @@ pub fn list_ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> String {
         out.push('`');
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn route_header_values_leave_out_control_characters() {
-        let route = Route {
-            provider: ProviderId(0),
-            model: "model\nx".into(),
-            platform: Some("amazon_bedrock".into()),
-            processing_region: "EU".into(),
-            endpoint: None,
-            provider_model: Some("eu.modèle".into()),
-            params: Box::default(),
-            answer_json: AnswerJson::pending(),
-            headers: RouteHeaders::default(),
-        };
-        let headers = RouteHeaders::of("anthropic", &route);
-        assert_eq!(
-            headers.provider,
-            Some(HeaderValue::from_static("anthropic"))
-        );
-        assert_eq!(headers.model, None);
-        assert_eq!(headers.region, Some(HeaderValue::from_static("EU")));
-        assert_eq!(
-            headers.platform,
-            Some(HeaderValue::from_static("amazon_bedrock"))
-        );
-        assert_eq!(headers.endpoint, None);
-        // Bytes above ASCII pass as they are (HTTP's obs-text).
-        assert_eq!(
-            headers.provider_model.as_ref().map(HeaderValue::as_bytes),
-            Some("eu.modèle".as_bytes())
-        );
-    }
 }

@@ -134,14 +134,7 @@ pub async fn reload(State(state): State<AppState>) -> Result<Json<ReloadBody>, P
     let worker = state.clone();
     let result = tokio::task::spawn_blocking(move || worker.reload(Trigger::Admin))
         .await
-        .map_err(|e| {
-            Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-                format!("reload task failed: {e}"),
-            )
-        })?;
+        .map_err(|e| Problem::internal(format!("reload task failed: {e}")))?;
     match result {
         Ok(ReloadOutcome::Swapped { from, to }) => Ok(Json(ReloadBody {
             result: "reloaded",
@@ -209,14 +202,7 @@ pub async fn catalog_diff(
     // Compiling and deciding hundreds of scenarios twice is CPU work.
     let result = tokio::task::spawn_blocking(move || diff_upload(&in_force.catalog, &text))
         .await
-        .map_err(|e| {
-            Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-                format!("diff task failed: {e}"),
-            )
-        })?;
+        .map_err(|e| Problem::internal(format!("diff task failed: {e}")))?;
     result.map(Json).map_err(|error| {
         Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,

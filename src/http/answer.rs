@@ -6,12 +6,15 @@
 //! (`wire::decision_json`, `wire::route_json`).
 
 use axum::body::Body;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::LoadedCatalog;
 use super::error::Problem;
+
+/// The detail of a 500 whose cause is logged.
+pub const FAILED_TO_ANSWER: &str = "the service failed to answer; the cause is logged";
 
 /// Room for a typical answer.
 const ANSWER_CAPACITY: usize = 4096;
@@ -38,12 +41,7 @@ pub fn serialised<T: Serialize>(body: &T) -> Result<Vec<u8>, Problem> {
     let mut bytes = Vec::with_capacity(ANSWER_CAPACITY);
     serde_json::to_writer(&mut bytes, body).map_err(|error| {
         tracing::error!(%error, "cannot serialise an answer");
-        Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal error",
-            "the service failed to answer; the cause is logged",
-        )
+        Problem::internal(FAILED_TO_ANSWER)
     })?;
     Ok(bytes)
 }

@@ -6,8 +6,6 @@
 //! a 403 with `x-ai-deny-reason` and a JSON body of reasons. The decision is
 //! the engine's, exactly as `POST /v1/route` makes it.
 
-use std::sync::LazyLock;
-
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::GetAll;
@@ -16,13 +14,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::AppState;
-use super::answer::serialised;
+use super::answer::{FAILED_TO_ANSWER, serialised};
 use super::error::Problem;
 use super::front::RequestContext;
 use super::gateway::{GatewayAnswer, decide_for_gateway, etag};
 use super::observe::{Endpoint, record_decision};
 use crate::catalog::format::{RawTenant, Residency};
-use crate::catalog::{FieldError, Route, list_ids};
+use crate::catalog::{Catalog, FieldError, Route, list_ids};
 use crate::wire::{ProblemBody, RouteDecisionBody, route_json};
 
 /// Request headers read by the authoriser.
@@ -228,7 +226,7 @@ fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -> Re
     let decision_id = state.next_decision_id();
     // The answer's body, and for a decision its mode and usable routes:
     // the first is the route, the others its fallbacks.
-    let (json, mode, mut routes) = match &answer {
+    let (json, mut routes) = match &answer {
         GatewayAnswer::Decided(decision) => {
             record_decision(
                 state,
@@ -239,15 +237,11 @@ fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -> Re
                 &decision_id,
             );
             let routes = decision.features.first().map(|f| f.usable_routes());
-            (
-                route_json(catalog, decision, &decision_id),
-                decision.mode,
-                routes,
-            )
+            (route_json(catalog, decision, &decision_id), routes)
         }
         GatewayAnswer::UnknownTenant { .. } => {
             match serialised(&answer.body(catalog, decision_id.to_string())) {
-                Ok(json) => (json, None, None),
+                Ok(json) => (json, None),
                 Err(problem) => return problem.into_response(),
             }
         }
@@ -257,22 +251,27 @@ fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -> Re
         None => routes.as_mut().and_then(Iterator::next),
         Some(_) => None,
     };
+    let heads = loaded.gateway_heads();
+    // The catalog's and the route's headers come made; the entity tag, the
+    // decision id and the fallback chain are added per request.
     let mut response = Response::new(Body::from(json));
-    if allowed_route.is_none() {
-        *response.status_mut() = StatusCode::FORBIDDEN;
-    }
+    *response.headers_mut() = match allowed_route {
+        Some(route) => match heads.allowed(route) {
+            Some(head) => head.clone(),
+            None => {
+                tracing::error!(
+                    position = route.position,
+                    "no gateway headers for a route of the catalog in force"
+                );
+                return Problem::internal(FAILED_TO_ANSWER).into_response();
+            }
+        },
+        None => {
+            *response.status_mut() = StatusCode::FORBIDDEN;
+            heads.denied.clone()
+        }
+    };
     let out = response.headers_mut();
-    out.reserve(16);
-    let (name, value) = loaded.cache_control();
-    out.insert(name, value);
-    out.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    out.insert(
-        const { HeaderName::from_static(response::ACCEL_EXPIRES) },
-        loaded.ttl(),
-    );
     if let Some(tag) = etag(catalog, &request) {
         out.insert(header::ETAG, tag);
     }
@@ -282,38 +281,18 @@ fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -> Re
             value,
         );
     }
-    let Some(route) = allowed_route else {
+    if allowed_route.is_none() {
         out.insert(
             const { HeaderName::from_static(response::DENY_REASON) },
             HeaderValue::from_static(deny.unwrap_or("no_route")),
         );
         return response;
-    };
-    // The route's values were made with the catalog; only the fallback
-    // chain is put together here, and only when it has two providers.
-    let headers = &route.headers;
-    let values = [
-        mode.and_then(|m| loaded.mode_id(m)),
-        headers.provider.clone(),
-        headers.model.clone(),
-        headers.region.clone(),
-        headers.platform.clone(),
-        headers.endpoint.clone(),
-        headers.provider_model.clone(),
-    ];
-    let mut unset = 0;
-    for (i, (name, value)) in ROUTED.iter().zip(values).enumerate() {
-        match value {
-            Some(value) => {
-                out.insert(name.clone(), value);
-            }
-            None => unset |= 1 << i,
-        }
     }
+    // Joined only when the chain has two providers or more.
     let mut fallbacks = routes.into_iter().flatten();
     let chain = match (fallbacks.next(), fallbacks.next()) {
         (None, _) => Some(HeaderValue::from_static("")),
-        (Some(only), None) => only.headers.provider.clone(),
+        (Some(only), None) => heads.provider(only),
         (Some(first), Some(second)) => {
             let provider = |r: &Route| &*catalog.provider(r.provider).id;
             let mut chain = String::from(provider(first));
@@ -327,13 +306,93 @@ fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -> Re
     if let Some(chain) = chain {
         out.insert(state.fallback_header().clone(), chain);
     }
-    if let Some(names) = headers_to_remove(unset) {
-        out.insert(
-            const { HeaderName::from_static(response::HEADERS_TO_REMOVE) },
-            names,
-        );
-    }
     response
+}
+
+/// The headers of the authoriser's answers that depend on the catalog
+/// alone, made when it is loaded: cloning a finished header map costs a
+/// fraction of inserting a dozen headers one by one, each name hashed.
+/// A value holding a control character cannot be sent, and is left out.
+#[derive(Debug)]
+pub struct Heads {
+    /// A denial's: the content type and the cache lifetime
+    /// (`cache-control`, `x-accel-expires`).
+    pub denied: HeaderMap,
+    /// An allowed answer's, by [`Route::position`]: a denial's, the route's
+    /// routing headers and its mode, and `x-envoy-auth-headers-to-remove`
+    /// naming the routing headers it leaves unset.
+    allowed: Box<[HeaderMap]>,
+    /// Each provider's id, by provider index (fallback chains of one).
+    providers: Box<[Option<HeaderValue>]>,
+}
+
+impl Heads {
+    pub fn new(catalog: &Catalog, cache_control: &HeaderValue) -> Heads {
+        let value = |text: &str| HeaderValue::from_str(text).ok();
+        let mut denied = HeaderMap::with_capacity(16);
+        denied.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        denied.insert(header::CACHE_CONTROL, cache_control.clone());
+        denied.insert(
+            const { HeaderName::from_static(response::ACCEL_EXPIRES) },
+            HeaderValue::from(catalog.ttl_seconds),
+        );
+        let providers: Box<[_]> = catalog.providers.iter().map(|p| value(&p.id)).collect();
+        let allowed = catalog
+            .all_routes()
+            .map(|route| {
+                let mut head = denied.clone();
+                let values = [
+                    value(&catalog.mode(route.mode).id),
+                    providers[route.provider.index()].clone(),
+                    value(&route.model),
+                    value(&route.processing_region),
+                    route.platform.as_deref().and_then(value),
+                    route.endpoint.as_deref().and_then(value),
+                    route.provider_model.as_deref().and_then(value),
+                ];
+                let mut unset = Vec::new();
+                for (name, value) in ROUTED.iter().zip(values) {
+                    match value {
+                        Some(value) => {
+                            head.insert(name.clone(), value);
+                        }
+                        None => unset.push(name.as_str()),
+                    }
+                }
+                if !unset.is_empty()
+                    && let Ok(names) = HeaderValue::from_str(&unset.join(","))
+                {
+                    head.insert(
+                        const { HeaderName::from_static(response::HEADERS_TO_REMOVE) },
+                        names,
+                    );
+                }
+                head
+            })
+            .collect();
+        Heads {
+            denied,
+            allowed,
+            providers,
+        }
+    }
+
+    /// An allowed answer's headers for `route` (none only for a route of
+    /// another catalog).
+    pub fn allowed(&self, route: &Route) -> Option<&HeaderMap> {
+        self.allowed.get(route.position as usize)
+    }
+
+    /// `route`'s provider id as a header value.
+    fn provider(&self, route: &Route) -> Option<HeaderValue> {
+        self.providers
+            .get(route.provider.index())
+            .cloned()
+            .flatten()
+    }
 }
 
 /// The routing headers an allowed answer sets from the route, in the order
@@ -347,28 +406,6 @@ static ROUTED: [HeaderName; 7] = [
     HeaderName::from_static(response::ENDPOINT),
     HeaderName::from_static(response::PROVIDER_MODEL),
 ];
-
-/// The value of `x-envoy-auth-headers-to-remove` when the routing headers
-/// in `unset` (bit `i` for `ROUTED[i]`) are not set; none when all are.
-/// Every combination is written once, on first use.
-fn headers_to_remove(unset: usize) -> Option<HeaderValue> {
-    static VALUES: LazyLock<Vec<Option<HeaderValue>>> = LazyLock::new(|| {
-        (0..1usize << ROUTED.len())
-            .map(|unset| {
-                let names: Vec<&str> = ROUTED
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| unset & (1 << i) != 0)
-                    .map(|(_, name)| name.as_str())
-                    .collect();
-                (!names.is_empty())
-                    .then(|| HeaderValue::from_str(&names.join(",")).ok())
-                    .flatten()
-            })
-            .collect()
-    });
-    VALUES.get(unset).cloned().flatten()
-}
 
 /// A problem for bad headers, with the configured status (nginx turns a
 /// 400 from its auth subrequest into a 500, so it may be set to 403).
@@ -544,24 +581,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn headers_to_remove_names_exactly_the_unset_routing_headers_in_order() {
-        assert_eq!(headers_to_remove(0), None);
-        for unset in 1..1usize << ROUTED.len() {
-            let expected: Vec<&str> = response::ROUTING
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| unset & (1 << i) != 0)
-                .map(|(_, name)| *name)
-                .collect();
-            let value = headers_to_remove(unset).expect("some header is unset");
+    fn every_route_has_its_own_allowed_head() {
+        let catalog = Catalog::builtin().unwrap();
+        let heads = Heads::new(&catalog, &HeaderValue::from_static("private, max-age=300"));
+        let text =
+            |head: &HeaderMap, name: &str| head.get(name).map(|v| v.to_str().unwrap().to_owned());
+        let mut count = 0;
+        for route in catalog.all_routes() {
+            let head = heads.allowed(route).unwrap();
+            let expected = [
+                Some(&*catalog.mode(route.mode).id),
+                Some(&*catalog.provider(route.provider).id),
+                Some(&*route.model),
+                Some(&*route.processing_region),
+                route.platform.as_deref(),
+                route.endpoint.as_deref(),
+                route.provider_model.as_deref(),
+            ];
+            let mut unset = Vec::new();
+            for (name, value) in response::ROUTING.iter().zip(expected) {
+                assert_eq!(text(head, name).as_deref(), value, "{name} of {route:?}");
+                if value.is_none() {
+                    unset.push(*name);
+                }
+            }
+            let to_remove = text(head, response::HEADERS_TO_REMOVE);
+            assert_eq!(to_remove, (!unset.is_empty()).then(|| unset.join(",")));
+            for (name, value) in &heads.denied {
+                assert_eq!(head.get(name), Some(value));
+            }
             assert_eq!(
-                value.to_str().unwrap(),
-                expected.join(","),
-                "unset {unset:#b}"
+                head.len(),
+                heads.denied.len() + 7 - unset.len() + usize::from(!unset.is_empty())
             );
+            count += 1;
         }
-        let all = headers_to_remove((1 << ROUTED.len()) - 1).unwrap();
-        assert!(!all.to_str().unwrap().contains(response::DECISION_ID));
+        assert!(count > 10, "the shipped catalog has routes");
+        assert_eq!(
+            text(&heads.denied, response::ACCEL_EXPIRES).as_deref(),
+            Some(&*catalog.ttl_seconds.to_string())
+        );
+        assert_eq!(
+            text(&heads.denied, "cache-control").as_deref(),
+            Some("private, max-age=300")
+        );
+        assert_eq!(
+            text(&heads.denied, "content-type").as_deref(),
+            Some("application/json")
+        );
     }
 
     #[test]

@@ -45,6 +45,17 @@ impl Problem {
         }
     }
 
+    /// A 500: a bug or a failed task on the service's side, never bad
+    /// input.
+    pub fn internal(detail: impl Into<String>) -> Problem {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            detail,
+        )
+    }
+
     /// A request whose fields do not validate. At most
     /// [`MAX_FIELD_ERRORS`] are listed, so a body of thousands of bad
     /// entries cannot make a problem many times its own size.

@@ -47,7 +47,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::catalog::{Catalog, ModeId};
+use crate::catalog::Catalog;
 use crate::config::Settings;
 use crate::wire::DecisionIds;
 use guard::BearerTokens;
@@ -63,10 +63,8 @@ pub struct LoadedCatalog {
     pub etag: String,
     /// `Cache-Control` of answers: private, for the catalog's TTL.
     cache_control: HeaderValue,
-    /// The TTL as a header value (the authoriser's `x-accel-expires`).
-    ttl: HeaderValue,
-    /// Each mode's id as a header value, by mode index.
-    mode_ids: Box<[Option<HeaderValue>]>,
+    /// The authoriser's answer headers that depend on the catalog alone.
+    gateway_heads: authz::Heads,
 }
 
 impl LoadedCatalog {
@@ -78,14 +76,9 @@ impl LoadedCatalog {
         )
     }
 
-    /// The catalog's TTL in seconds, as a header value.
-    pub fn ttl(&self) -> HeaderValue {
-        self.ttl.clone()
-    }
-
-    /// A mode's id as a header value (none when it holds a control character).
-    pub fn mode_id(&self, mode: ModeId) -> Option<HeaderValue> {
-        self.mode_ids.get(mode.index()).cloned().flatten()
+    /// The authoriser's answer headers made for this catalog.
+    pub fn gateway_heads(&self) -> &authz::Heads {
+        &self.gateway_heads
     }
 
     pub fn new(catalog: Catalog, source: impl Into<String>) -> LoadedCatalog {
@@ -93,14 +86,9 @@ impl LoadedCatalog {
         let cache_control =
             HeaderValue::from_str(&format!("private, max-age={}", catalog.ttl_seconds))
                 .unwrap_or(HeaderValue::from_static("no-store"));
-        let mode_ids = catalog
-            .modes
-            .iter()
-            .map(|mode| HeaderValue::from_str(&mode.id).ok())
-            .collect();
+        let gateway_heads = authz::Heads::new(&catalog, &cache_control);
         LoadedCatalog {
-            ttl: HeaderValue::from(catalog.ttl_seconds),
-            mode_ids,
+            gateway_heads,
             catalog,
             cache_control,
             source: source.into(),
