@@ -317,7 +317,7 @@ fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -> Re
 pub struct Heads {
     /// A denial's: the content type and the cache lifetime
     /// (`cache-control`, `x-accel-expires`).
-    pub denied: HeaderMap,
+    denied: HeaderMap,
     /// An allowed answer's, by [`Route::position`]: a denial's, the route's
     /// routing headers and its mode, and `x-envoy-auth-headers-to-remove`
     /// naming the routing headers it leaves unset.
@@ -382,7 +382,7 @@ impl Heads {
 
     /// An allowed answer's headers for `route` (none only for a route of
     /// another catalog).
-    pub fn allowed(&self, route: &Route) -> Option<&HeaderMap> {
+    fn allowed(&self, route: &Route) -> Option<&HeaderMap> {
         self.allowed.get(route.position as usize)
     }
 

@@ -172,7 +172,10 @@ async fn a_deny_is_a_403_with_the_reason_and_a_json_body() {
         "selected_mode_not_eligible"
     );
     assert_eq!(header(&headers, "content-type"), "application/json");
+    assert_eq!(header(&headers, "cache-control"), "private, max-age=300");
+    assert_eq!(header(&headers, response::ACCEL_EXPIRES), "300");
     assert!(headers.get("x-ai-provider").is_none());
+    assert!(headers.get(response::HEADERS_TO_REMOVE).is_none());
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["allow"], false);
     assert_eq!(body["decision_id"], header(&headers, "x-decision-id"));
