@@ -2,10 +2,13 @@
 # User-space instructions per request, aipdp against the floor, counted by
 # callgrind: unlike CPU time on a shared machine, the count is the same from
 # run to run, so a change's effect shows even when it is a few percent.
-# Kernel time (the socket) is not counted: it is the same for both servers
-# for the same bytes. Each server runs under valgrind on 127.0.0.1, gets
-# WARMUP requests on one keep-alive connection, then its counters are zeroed
-# and N more are counted. Prints a markdown table.
+# Beside them, the first-level cache misses per request of callgrind's cache
+# model (instruction and data, the host's L1 sizes): time per instruction
+# grows with them, which is why CPU ratios over HTTP sit above the
+# instruction ratios. Kernel time (the socket) is not counted: it is the same
+# for both servers for the same bytes. Each server runs under valgrind on
+# 127.0.0.1, gets WARMUP requests on one keep-alive connection, then its
+# counters are zeroed and N more are counted. Prints a markdown table.
 #
 # Environment: N (2000), WARMUP (300), AIPDP_BIN and FLOOR_BIN (use these
 # release binaries instead of building), OUT (report file, also printed).
@@ -83,15 +86,15 @@ kill "$server"
 wait "$server" 2>/dev/null || true
 server=""
 
-count() { # SERVER ENDPOINT-NAME METHOD PATH BODY HEADERS -> instructions per request
+count() { # SERVER ENDPOINT-NAME METHOD PATH BODY HEADERS -> "INSTRUCTIONS I1-MISSES D1-MISSES" per request
   local port out
   port=$(free_port)
   out="$work/$1-$2.callgrind"
   if [ "$1" = aipdp ]; then
-    valgrind --tool=callgrind --callgrind-out-file="$out" \
+    valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file="$out" \
       "$AIPDP" serve --listen "127.0.0.1:$port" >/dev/null 2>"$work/$1.log" &
   else
-    valgrind --tool=callgrind --callgrind-out-file="$out" \
+    valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file="$out" \
       "$FLOOR" --listen "127.0.0.1:$port" "${answers[@]}" >/dev/null 2>"$work/$1.log" &
   fi
   server=$!
@@ -103,17 +106,21 @@ count() { # SERVER ENDPOINT-NAME METHOD PATH BODY HEADERS -> instructions per re
   kill "$server"
   wait "$server" 2>/dev/null || true
   server=""
-  # The dump after zeroing is the numbered file; its total is the count.
-  awk -v n="$N" '/^(summary|totals):/ {print int($2 / n); exit}' "$out".1
+  # The dump after zeroing is the numbered file; its totals are, in the
+  # order of its `events:` line, Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw.
+  awk -v n="$N" '/^(summary|totals):/ {print int($2 / n), int($5 / n), int(($6 + $7) / n); exit}' "$out".1
 }
 
 rows=""
 for spec in "${ENDPOINTS[@]}"; do
   IFS='|' read -r name method path body headers <<<"$spec"
-  a=$(count aipdp "$name" "$method" "$path" "$body" "$headers")
-  f=$(count floor "$name" "$method" "$path" "$body" "$headers")
+  counted=$(count aipdp "$name" "$method" "$path" "$body" "$headers")
+  read -r a ai ad <<<"$counted"
+  counted=$(count floor "$name" "$method" "$path" "$body" "$headers")
+  read -r f fi fd <<<"$counted"
   echo "  $name: aipdp $a, floor $f instructions per request" >&2
-  rows+="| $name | $a | $f | $(awk -v a="$a" -v f="$f" 'BEGIN {printf "%.2f", a / f}') |"$'\n'
+  ratio() { awk -v a="$1" -v f="$2" 'BEGIN {printf "%.2f", a / f}'; }
+  rows+="| $name | $a | $f | $(ratio "$a" "$f") | $ai | $fi | $(ratio "$ai" "$fi") | $ad | $fd | $(ratio "$ad" "$fd") |"$'\n'
 done
 
 {
@@ -121,7 +128,9 @@ done
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(valgrind --version); $N requests counted after $WARMUP, one keep-alive connection."
   echo
-  echo "| endpoint | aipdp | floor | aipdp/floor |"
-  echo "|---|---|---|---|"
+  echo "Instructions, then first-level instruction-cache and data-cache misses (reads and writes) of callgrind's cache model, per request."
+  echo
+  echo "| endpoint | aipdp | floor | aipdp/floor | I1 misses aipdp | floor | aipdp/floor | D1 misses aipdp | floor | aipdp/floor |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   printf '%s' "$rows"
 } | tee "$OUT"
