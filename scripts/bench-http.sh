@@ -71,31 +71,25 @@ wait_ready() { # PORT [PATH]
   exit 1
 }
 
-# One wrk Lua script per endpoint, and aipdp's own answer per endpoint
-# (status, headers and body), which the floor serves back byte for byte.
+# aipdp's own answer per endpoint (status, headers and body), which the
+# floor serves back byte for byte, and one wrk Lua script per endpoint.
 capture_port=$(free_port)
 "$AIPDP" serve --listen "127.0.0.1:$capture_port" >"$work/capture.log" 2>&1 &
 capture_pid=$!
 pids+=("$capture_pid")
 wait_ready "$capture_port"
-floor_answers=()
+capture_answers "$capture_port" "$work"
 for spec in "${ENDPOINTS[@]}"; do
   IFS='|' read -r name method path body headers <<<"$spec"
-  curl_args=(-sS -X "$method" -o "$work/$name.answer" -D "$work/$name.head")
   lua="$work/$name.lua"
   echo "wrk.method = \"$method\"" >"$lua"
   if [ "$body" != "-" ]; then
-    curl_args+=(-H 'content-type: application/json' --data-binary "@$body")
     printf 'wrk.headers["Content-Type"] = "application/json"\nwrk.body = [==[%s]==]\n' "$(cat "$body")" >>"$lua"
   fi
   IFS=';' read -r -a pairs <<<"$headers"
   for pair in "${pairs[@]}"; do
-    [ -n "$pair" ] || continue
-    curl_args+=(-H "$pair")
     printf 'wrk.headers["%s"] = "%s"\n' "${pair%%:*}" "$(echo "${pair#*:}" | sed 's/^ *//')" >>"$lua"
   done
-  curl "${curl_args[@]}" "http://127.0.0.1:$capture_port$path"
-  floor_answers+=(--answer "$path=$work/$name.answer" --head "$path=$work/$name.head")
 done
 kill "$capture_pid"
 wait "$capture_pid" 2>/dev/null || true
@@ -154,7 +148,7 @@ start_servers() { # PLACEMENT
   server_pid[aipdp]=$!
   pids+=("$!")
   server_port[floor]=$(free_port)
-  "${pin[@]}" "$FLOOR" --listen "127.0.0.1:${server_port[floor]}" "${floor_answers[@]}" >"$work/floor.log" 2>&1 &
+  "${pin[@]}" "$FLOOR" --listen "127.0.0.1:${server_port[floor]}" "${FLOOR_ANSWERS[@]}" >"$work/floor.log" 2>&1 &
   server_pid[floor]=$!
   pids+=("$!")
   if [ "$CERBOS" != 0 ]; then

@@ -72,16 +72,7 @@ port=$(free_port)
 "$AIPDP" serve --listen "127.0.0.1:$port" >/dev/null 2>&1 &
 server=$!
 wait_ready "$port"
-answers=()
-for spec in "${ENDPOINTS[@]}"; do
-  IFS='|' read -r name method path body headers <<<"$spec"
-  curl_args=(-fsS -X "$method" -o "$work/$name.answer" -D "$work/$name.head")
-  [ "$body" = "-" ] || curl_args+=(-H 'content-type: application/json' --data-binary "@$body")
-  IFS=';' read -r -a pairs <<<"$headers"
-  for pair in "${pairs[@]}"; do curl_args+=(-H "$pair"); done
-  curl "${curl_args[@]}" "http://127.0.0.1:$port$path"
-  answers+=(--answer "$path=$work/$name.answer" --head "$path=$work/$name.head")
-done
+capture_answers "$port" "$work"
 kill "$server"
 wait "$server" 2>/dev/null || true
 server=""
@@ -95,7 +86,7 @@ count() { # SERVER ENDPOINT-NAME METHOD PATH BODY HEADERS -> "INSTRUCTIONS I1-MI
       "$AIPDP" serve --listen "127.0.0.1:$port" >/dev/null 2>"$work/$1.log" &
   else
     valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file="$out" \
-      "$FLOOR" --listen "127.0.0.1:$port" "${answers[@]}" >/dev/null 2>"$work/$1.log" &
+      "$FLOOR" --listen "127.0.0.1:$port" "${FLOOR_ANSWERS[@]}" >/dev/null 2>"$work/$1.log" &
   fi
   server=$!
   wait_ready "$port"

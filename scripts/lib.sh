@@ -79,6 +79,26 @@ BENCH_ENDPOINTS=(
   "authz|GET|/v1/authz/v1/chat/completions|-|x-tenant-id: acme-eu;x-ai-feature: meeting_summary"
 )
 
+# capture_answers PORT DIR: aipdp's answer to each request of
+# BENCH_ENDPOINTS, from the aipdp serving on 127.0.0.1:PORT, as DIR/NAME.head
+# (status and headers) and DIR/NAME.answer (body); fails on a non-2xx
+# answer. Sets FLOOR_ANSWERS to the floor's arguments that serve them back
+# byte for byte.
+capture_answers() {
+  local port=$1 dir=$2 spec name method path body headers pair
+  local -a curl_args pairs
+  FLOOR_ANSWERS=()
+  for spec in "${BENCH_ENDPOINTS[@]}"; do
+    IFS='|' read -r name method path body headers <<<"$spec"
+    curl_args=(-fsS -X "$method" -o "$dir/$name.answer" -D "$dir/$name.head")
+    [ "$body" = "-" ] || curl_args+=(-H 'content-type: application/json' --data-binary "@$body")
+    IFS=';' read -r -a pairs <<<"$headers"
+    for pair in "${pairs[@]}"; do curl_args+=(-H "$pair"); done
+    curl "${curl_args[@]}" "http://127.0.0.1:$port$path"
+    FLOOR_ANSWERS+=(--answer "$path=$dir/$name.answer" --head "$path=$dir/$name.head")
+  done
+}
+
 # bench_binaries SCRIPT: sets AIPDP and FLOOR to the release binaries of
 # aipdp and the floor, building those not given in AIPDP_BIN / FLOOR_BIN,
 # then unsets those two (aipdp refuses AIPDP_* variables it does not know).
