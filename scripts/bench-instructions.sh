@@ -12,7 +12,7 @@
 #
 # Environment: N (2000), WARMUP (300), AIPDP_BIN and FLOOR_BIN (use these
 # release binaries instead of building), OUT (report file, also printed).
-# About a minute after the build. Not part of scripts/test.sh; see
+# About half a minute after the build. Not part of scripts/test.sh; see
 # docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -102,16 +102,17 @@ count() { # SERVER ENDPOINT-NAME METHOD PATH BODY HEADERS -> "INSTRUCTIONS I1-MI
   awk -v n="$N" '/^(summary|totals):/ {print int($2 / n), int($5 / n), int(($6 + $7) / n); exit}' "$out".1
 }
 
+ratio() { awk -v a="$1" -v f="$2" 'BEGIN {printf "%.2f", a / f}'; }
+
 rows=""
 for spec in "${ENDPOINTS[@]}"; do
   IFS='|' read -r name method path body headers <<<"$spec"
   counted=$(count aipdp "$name" "$method" "$path" "$body" "$headers")
-  read -r a ai ad <<<"$counted"
+  read -r a a_i1 a_d1 <<<"$counted"
   counted=$(count floor "$name" "$method" "$path" "$body" "$headers")
-  read -r f fi fd <<<"$counted"
+  read -r f f_i1 f_d1 <<<"$counted"
   echo "  $name: aipdp $a, floor $f instructions per request" >&2
-  ratio() { awk -v a="$1" -v f="$2" 'BEGIN {printf "%.2f", a / f}'; }
-  rows+="| $name | $a | $f | $(ratio "$a" "$f") | $ai | $fi | $(ratio "$ai" "$fi") | $ad | $fd | $(ratio "$ad" "$fd") |"$'\n'
+  rows+="| $name | $a | $f | $(ratio "$a" "$f") | $a_i1 | $f_i1 | $(ratio "$a_i1" "$f_i1") | $a_d1 | $f_d1 | $(ratio "$a_d1" "$f_d1") |"$'\n'
 done
 
 {
