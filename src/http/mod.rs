@@ -19,6 +19,7 @@ mod catalog;
 mod compare;
 mod decision_log;
 mod decisions;
+mod dispatch;
 mod eligibility;
 pub mod error;
 mod front;
@@ -281,9 +282,10 @@ pub fn openapi_json() -> String {
 ///
 /// From the outside in: CORS when configured, the [`front`] door (request
 /// id, latency histogram, load shedding, tokens, the request deadline,
-/// problem bodies for bare errors), the body limit, and the router. The
-/// layers wrap the router once rather than every route, so a request does
-/// not clone and box them again.
+/// problem bodies for bare errors), the body limit, and the router, past
+/// which the [`dispatch`] table hands the hot endpoints straight to their
+/// handlers. The layers wrap the router once rather than every route, so a
+/// request does not clone and box them again.
 pub fn router(
     state: AppState,
 ) -> impl Service<
@@ -306,9 +308,9 @@ pub fn router(
             request.map(axum::body::Body::new)
         })
         .option_layer(cors)
-        .layer(front::FrontDoorLayer(state))
+        .layer(front::FrontDoorLayer(state.clone()))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .service(router)
+        .service(dispatch::Dispatch { state, router })
 }
 
 /// A bound, not yet running server.
