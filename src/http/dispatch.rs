@@ -13,8 +13,6 @@
 //! too: it strips the body there.
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
@@ -23,6 +21,7 @@ use axum::http::Method;
 use axum::response::Response;
 use tower::Service;
 
+use super::front::Answering;
 use super::{AppState, authz, decisions};
 
 /// An endpoint taken past the router.
@@ -61,7 +60,7 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = Answering;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         // axum's router is always ready.

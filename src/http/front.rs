@@ -45,6 +45,10 @@ use super::guard;
 /// The header that carries a request's id in and out.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The future of a service in front of the router: boxed, because the
+/// async functions and handlers behind it have no type to name.
+pub type Answering = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
 /// The front door as a tower layer around the router.
 ///
 /// A service of its own rather than axum's `from_fn`: that boxes the inner
@@ -77,7 +81,7 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = Answering;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         // The router (and the body limit around it) is always ready.
