@@ -1,12 +1,13 @@
 //! The endpoints called on every AI request, handed straight to their
 //! handlers; every other request goes through axum's router.
 //!
-//! Through the router, a decision paid for matching its path a second time
-//! (the front door has matched it already, for the latency histogram),
+//! Through the router, a decision paid for the router's own path match,
 //! storing its URL parameters (none) in the request's extensions, the
-//! method router, and a cloned, boxed route service: about 2,350 of its
-//! 42,500 instructions. Here the same handler runs with the same
-//! extractors, inside the same layers (the body limit included). Only
+//! method router, and a cloned, boxed route service; here its path is
+//! matched against the route templates the front door times requests by
+//! ([`AppState::route_of`]), and the rest is saved: about 2,350 of its
+//! 42,500 instructions. The same handler runs with the same extractors,
+//! inside the same layers (the body limit included). Only
 //! exact method and route-template pairs are taken; anything else, the
 //! same paths with another method included, goes to the router, which
 //! answers it (and its 404s and 405s) as before. `HEAD` goes to the router
