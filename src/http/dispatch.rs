@@ -10,8 +10,10 @@
 //! inside the same layers (the body limit included). Only
 //! exact method and route-template pairs are taken; anything else, the
 //! same paths with another method included, goes to the router, which
-//! answers it (and its 404s and 405s) as before. `HEAD` goes to the router
-//! too: it strips the body there.
+//! answers it (and its 404s and 405s) as before. The authoriser takes
+//! every method it is routed for (a gateway may ask with the
+//! client's own) except `HEAD`, which goes to the router: it strips the
+//! body there.
 
 use std::convert::Infallible;
 use std::task::{Context, Poll};
@@ -37,11 +39,20 @@ enum Hot {
 impl Hot {
     /// The endpoint for a method and the route template its path matches.
     fn of(method: &Method, template: &str) -> Option<Hot> {
+        let authoriser = matches!(
+            *method,
+            Method::GET
+                | Method::POST
+                | Method::PUT
+                | Method::DELETE
+                | Method::PATCH
+                | Method::OPTIONS
+        );
         match (method, template) {
             (&Method::POST, "/v1/decisions") => Some(Hot::Decision),
             (&Method::POST, "/v1/route") => Some(Hot::Route),
-            (&Method::GET, "/v1/authz") => Some(Hot::Authz),
-            (&Method::GET, authz::CATCH_ALL_ROUTE) => Some(Hot::AuthzPath),
+            (_, "/v1/authz") if authoriser => Some(Hot::Authz),
+            (_, authz::CATCH_ALL_ROUTE) if authoriser => Some(Hot::AuthzPath),
             _ => None,
         }
     }
@@ -108,6 +119,25 @@ mod tests {
             hot(Method::GET, "/v1/authz/v1/chat/completions"),
             Some(Hot::AuthzPath)
         );
+        // The authoriser, with each method it is routed for but HEAD.
+        for method in [
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::PATCH,
+            Method::OPTIONS,
+        ] {
+            assert_eq!(
+                hot(method.clone(), "/v1/authz"),
+                Some(Hot::Authz),
+                "{method}"
+            );
+            assert_eq!(
+                hot(method.clone(), "/v1/authz/x"),
+                Some(Hot::AuthzPath),
+                "{method}"
+            );
+        }
     }
 
     /// Other methods, other paths and near misses go to the router.
@@ -119,7 +149,9 @@ mod tests {
             (Method::GET, "/v1/decisions"),
             (Method::PUT, "/v1/route"),
             (Method::HEAD, "/v1/authz"),
-            (Method::POST, "/v1/authz/x"),
+            (Method::HEAD, "/v1/authz/x"),
+            (Method::TRACE, "/v1/authz"),
+            (Method::CONNECT, "/v1/authz/x"),
             (Method::POST, "/v1/decisions/batch"),
             (Method::POST, "/v1/decisions/"),
             (Method::POST, "/v1/Decisions"),
