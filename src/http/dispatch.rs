@@ -7,13 +7,13 @@
 //! matched against the route templates the front door times requests by
 //! ([`AppState::route_of`]), and the rest is saved: about 2,350 of its
 //! 42,500 instructions. The same handler runs with the same extractors,
-//! inside the same layers (the body limit included). Only
-//! exact method and route-template pairs are taken; anything else, the
-//! same paths with another method included, goes to the router, which
+//! inside the same layers (the body limit included).
+//!
+//! Only exact method and route-template pairs are taken; anything else,
+//! the same paths with another method included, goes to the router, which
 //! answers it (and its 404s and 405s) as before. The authoriser takes
-//! every method it is routed for (a gateway may ask with the
-//! client's own) except `HEAD`, which goes to the router: it strips the
-//! body there.
+//! every method it is routed for (a gateway may forward the client's own)
+//! except `HEAD`, which goes to the router: it strips the body there.
 
 use std::convert::Infallible;
 use std::task::{Context, Poll};
