@@ -7,7 +7,7 @@
 //! matched against the route templates the front door times requests by
 //! ([`AppState::route_of`]), and the rest is saved: about 2,350 of its
 //! 42,500 instructions. The same handler runs with the same extractors,
-//! inside the same layers (the body limit included).
+//! inside the same layers.
 //!
 //! Only exact method and route-template pairs are taken; anything else,
 //! the same paths with another method included, goes to the router, which

@@ -7,8 +7,10 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 
+use super::AppState;
 use crate::catalog::FieldError;
 use crate::catalog::format::Object;
 use crate::wire::ProblemBody;
@@ -175,10 +177,10 @@ pub fn problem_for_bare_errors(response: Response) -> Response {
 /// a problem naming the field.
 pub struct ValidJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for ValidJson<T> {
     type Rejection = Problem;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let bytes = json_body(req, state).await?;
         parse_json(&bytes, "").map(ValidJson)
     }
@@ -189,7 +191,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
 /// # Errors
 /// 415 without a JSON content type, 413 over the body limit, 400 when the
 /// body cannot be read.
-pub async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Problem> {
+pub async fn json_body(req: Request, state: &AppState) -> Result<Bytes, Problem> {
     typed_body(req, state, "application/json", |essence| {
         essence == "application/json"
             || (essence.starts_with("application/") && essence.ends_with("+json"))
@@ -197,16 +199,19 @@ pub async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes,
     .await
 }
 
-/// Reads a request body after checking its declared media type with
-/// `accepts` (given the lower-case type without parameters); `want` names
-/// the expected type in the 415 answer.
+/// Reads a request body of at most `limits.max_body_bytes` after checking
+/// its declared media type with `accepts` (given the lower-case type
+/// without parameters); `want` names the expected type in the 415 answer.
+///
+/// The limit is applied here rather than by a layer, so that the endpoints
+/// the front door answers itself are held to it too (see [`super::dispatch`]).
 ///
 /// # Errors
 /// 415 for another media type, 413 over the body limit, 400 when the body
 /// cannot be read.
-pub async fn typed_body<S: Send + Sync>(
+pub async fn typed_body(
     req: Request,
-    state: &S,
+    state: &AppState,
     want: &str,
     accepts: impl Fn(&str) -> bool,
 ) -> Result<Bytes, Problem> {
@@ -215,13 +220,15 @@ pub async fn typed_body<S: Send + Sync>(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if !accepts(&essence) {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    let lower;
+    let essence = if essence.bytes().any(|b| b.is_ascii_uppercase()) {
+        lower = essence.to_ascii_lowercase();
+        &lower
+    } else {
+        essence
+    };
+    if !accepts(essence) {
         return Err(Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported-media-type",
@@ -236,23 +243,22 @@ pub async fn typed_body<S: Send + Sync>(
             ),
         ));
     }
-    Bytes::from_request(req, state).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body-too-large",
-                "Body too large",
-                rejection.body_text(),
-            )
-        } else {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "unreadable-body",
-                "Unreadable body",
-                rejection.body_text(),
-            )
-        }
-    })
+    let limit = state.settings().limits.max_body_bytes;
+    match Limited::new(req.into_body(), limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Body too large",
+            format!("the request body is over the limit of {limit} bytes"),
+        )),
+        Err(error) => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "unreadable-body",
+            "Unreadable body",
+            format!("the request body could not be read: {error}"),
+        )),
+    }
 }
 
 /// Parses JSON into `T`, mapping every error to a pointer below `prefix`.

@@ -84,7 +84,7 @@ where
     type Future = Answering;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // The router (and the body limit around it) is always ready.
+        // The router is always ready.
         Poll::Ready(Ok(()))
     }
 
@@ -146,9 +146,8 @@ where
                 request_id: request_id.clone(),
                 started,
             };
-            // No `poll_ready` first: axum's router (and the body limit
-            // around it) is always ready, which is also why the front
-            // door's own is.
+            // No `poll_ready` first: axum's router is always ready,
+            // which is also why the front door's own is.
             let handled = CURRENT.scope(context, next.call(request));
             let response = match tokio::time::timeout(limit, handled).instrument(span).await {
                 Ok(Ok(response)) => response,

@@ -40,7 +40,6 @@ use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 use axum::body::Bytes;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode};
 use tokio::net::TcpListener;
 use tower::{Service, ServiceBuilder};
@@ -282,10 +281,11 @@ pub fn openapi_json() -> String {
 ///
 /// From the outside in: CORS when configured, the [`front`] door (request
 /// id, latency histogram, load shedding, tokens, the request deadline,
-/// problem bodies for bare errors), the body limit, and the router, past
-/// which the [`dispatch`] table hands the hot endpoints straight to their
+/// problem bodies for bare errors) and the router, past which the
+/// [`dispatch`] table hands the hot endpoints straight to their
 /// handlers. The layers wrap the router once rather than every route, so a
-/// request does not clone and box them again.
+/// request does not clone and box them again. Bodies are read, up to
+/// `limits.max_body_bytes`, by [`error::typed_body`], not by a layer.
 pub fn router(
     state: AppState,
 ) -> impl Service<
@@ -296,7 +296,6 @@ pub fn router(
 > + Clone
 + Send
 + 'static {
-    let limits = state.settings().limits.clone();
     let cors = guard::cors(state.settings());
     let (router, _) = api().split_for_parts();
     let router = router
@@ -309,7 +308,6 @@ pub fn router(
         })
         .option_layer(cors)
         .layer(front::FrontDoorLayer(state.clone()))
-        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .service(dispatch::Dispatch { state, router })
 }
 
