@@ -205,7 +205,8 @@ struct HeaderRequest {
     feature: String,
 }
 
-fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -> Response {
+/// The authoriser's answer to a gateway request's headers.
+pub fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -> Response {
     let settings = &state.settings().authz;
     let request = match read_headers(headers, settings.max_header_bytes) {
         Ok(request) => request,

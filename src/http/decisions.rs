@@ -54,14 +54,23 @@ pub async fn decide_one(
     context: RequestContext,
     ValidJson(raw): ValidJson<RawDecisionRequest>,
 ) -> Result<Response, Problem> {
+    decision_answer(&state, &context, &raw)
+}
+
+/// The answer of `POST /v1/decisions` to a parsed request.
+pub fn decision_answer(
+    state: &AppState,
+    context: &RequestContext,
+    raw: &RawDecisionRequest,
+) -> Result<Response, Problem> {
     let loaded = state.catalog();
     let catalog = &loaded.catalog;
-    let request = resolve_request(catalog, &raw).map_err(Problem::invalid)?;
+    let request = resolve_request(catalog, raw).map_err(Problem::invalid)?;
     let decision = decide(catalog, &request);
     let decision_id = state.next_decision_id();
     record_decision(
-        &state,
-        &context,
+        state,
+        context,
         Endpoint::Decisions,
         catalog,
         &decision,
@@ -69,7 +78,7 @@ pub async fn decide_one(
     );
     Ok(written_answer(
         &loaded,
-        etag_header(catalog, &raw),
+        etag_header(catalog, raw),
         decision_json(catalog, &decision, &decision_id, request.explain),
     ))
 }
@@ -214,6 +223,15 @@ pub async fn route(
     context: RequestContext,
     ValidJson(raw): ValidJson<RouteRequest>,
 ) -> Result<Response, Problem> {
+    route_answer(&state, &context, &raw)
+}
+
+/// The answer of `POST /v1/route` to a parsed request.
+pub fn route_answer(
+    state: &AppState,
+    context: &RequestContext,
+    raw: &RouteRequest,
+) -> Result<Response, Problem> {
     let loaded = state.catalog();
     let catalog = &loaded.catalog;
     let request =
@@ -222,8 +240,8 @@ pub async fn route(
     let decision = decide(catalog, &request);
     let decision_id = state.next_decision_id();
     record_decision(
-        &state,
-        &context,
+        state,
+        context,
         Endpoint::Route,
         catalog,
         &decision,
@@ -231,7 +249,7 @@ pub async fn route(
     );
     Ok(written_answer(
         &loaded,
-        etag_header(catalog, &raw),
+        etag_header(catalog, raw),
         route_json(catalog, &decision, &decision_id),
     ))
 }

@@ -1,13 +1,16 @@
-//! The endpoints called on every AI request, handed straight to their
-//! handlers; every other request goes through axum's router.
+//! The endpoints called on every AI request, answered by the front door
+//! itself; every other request goes through axum's router.
 //!
 //! Through the router, a decision paid for the router's own path match,
 //! storing its URL parameters (none) in the request's extensions, the
-//! method router, and a cloned, boxed route service; here its path is
-//! matched against the route templates the front door times requests by
-//! ([`AppState::route_of`]), and the rest is saved: about 2,350 of its
-//! 42,500 instructions. The same handler runs with the same extractors,
-//! inside the same layers.
+//! method router, a cloned route service, and three boxed futures (the
+//! router's, the handler's and the front door's). Here the front door
+//! looks the endpoint up from the route template it has already matched
+//! for its latency histogram ([`AppState::route_of`]) and awaits the
+//! endpoint's answer within its own future: one allocation for the
+//! request's whole handling. The answer comes from the same functions the
+//! routed handlers call, with the same checks on the body (content type,
+//! `limits.max_body_bytes`, shape).
 //!
 //! Only exact method and route-template pairs are taken; anything else,
 //! the same paths with another method included, goes to the router, which
@@ -15,30 +18,25 @@
 //! every method it is routed for (a gateway may forward the client's own)
 //! except `HEAD`, which goes to the router: it strips the body there.
 
-use std::convert::Infallible;
-use std::task::{Context, Poll};
-
 use axum::extract::Request;
-use axum::handler::Handler;
 use axum::http::Method;
-use axum::response::Response;
-use tower::Service;
+use axum::response::{IntoResponse, Response};
 
-use super::front::Answering;
+use super::error::valid_json;
+use super::front::RequestContext;
 use super::{AppState, authz, decisions};
 
-/// An endpoint taken past the router.
+/// An endpoint the front door answers itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hot {
+pub enum Hot {
     Decision,
     Route,
     Authz,
-    AuthzPath,
 }
 
 impl Hot {
     /// The endpoint for a method and the route template its path matches.
-    fn of(method: &Method, template: &str) -> Option<Hot> {
+    pub fn of(method: &Method, template: &str) -> Option<Hot> {
         let authoriser = matches!(
             *method,
             Method::GET
@@ -51,45 +49,29 @@ impl Hot {
         match (method, template) {
             (&Method::POST, "/v1/decisions") => Some(Hot::Decision),
             (&Method::POST, "/v1/route") => Some(Hot::Route),
-            (_, "/v1/authz") if authoriser => Some(Hot::Authz),
-            (_, authz::CATCH_ALL_ROUTE) if authoriser => Some(Hot::AuthzPath),
+            (_, "/v1/authz" | authz::CATCH_ALL_ROUTE) if authoriser => Some(Hot::Authz),
             _ => None,
         }
     }
-}
 
-/// The router behind a table of hot endpoints.
-#[derive(Clone)]
-pub struct Dispatch<R> {
-    pub state: AppState,
-    pub router: R,
-}
-
-impl<R> Service<Request> for Dispatch<R>
-where
-    R: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    R::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Answering;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // axum's router is always ready.
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        let hot = Hot::of(request.method(), self.state.route_of(request.uri().path()));
-        let state = self.state.clone();
-        let handled = match hot {
-            Some(Hot::Decision) => decisions::decide_one.call(request, state),
-            Some(Hot::Route) => decisions::route.call(request, state),
-            Some(Hot::Authz) => authz::authorise.call(request, state),
-            Some(Hot::AuthzPath) => authz::authorise_path.call(request, state),
-            None => return Box::pin(self.router.call(request)),
-        };
-        Box::pin(async move { Ok(handled.await) })
+    /// The endpoint's answer to `request`, as its routed handler gives it.
+    pub async fn answer(
+        self,
+        state: &AppState,
+        context: &RequestContext,
+        request: Request,
+    ) -> Response {
+        match self {
+            Hot::Decision => valid_json(request, state)
+                .await
+                .and_then(|raw| decisions::decision_answer(state, context, &raw))
+                .into_response(),
+            Hot::Route => valid_json(request, state)
+                .await
+                .and_then(|raw| decisions::route_answer(state, context, &raw))
+                .into_response(),
+            Hot::Authz => authz::answer(state, context, request.headers()),
+        }
     }
 }
 
@@ -117,7 +99,7 @@ mod tests {
         assert_eq!(hot(Method::GET, "/v1/authz"), Some(Hot::Authz));
         assert_eq!(
             hot(Method::GET, "/v1/authz/v1/chat/completions"),
-            Some(Hot::AuthzPath)
+            Some(Hot::Authz)
         );
         // The authoriser, with each method it is routed for but HEAD.
         for method in [
@@ -134,7 +116,7 @@ mod tests {
             );
             assert_eq!(
                 hot(method.clone(), "/v1/authz/x"),
-                Some(Hot::AuthzPath),
+                Some(Hot::Authz),
                 "{method}"
             );
         }

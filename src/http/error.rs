@@ -181,9 +181,18 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ValidJson<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let bytes = json_body(req, state).await?;
-        parse_json(&bytes, "").map(ValidJson)
+        valid_json(req, state).await.map(ValidJson)
     }
+}
+
+/// The JSON body of a request, checked for content type, size and shape
+/// (what [`ValidJson`] extracts).
+///
+/// # Errors
+/// The problems of [`json_body`] and [`parse_json`].
+pub async fn valid_json<T: DeserializeOwned>(req: Request, state: &AppState) -> Result<T, Problem> {
+    let bytes = json_body(req, state).await?;
+    parse_json(&bytes, "")
 }
 
 /// Reads a request body after checking that it is declared as JSON.

@@ -4,11 +4,13 @@
 //! In order: the request id (an incoming `x-request-id` is kept, else one
 //! is made; either way it is returned), the latency histogram (labelled by
 //! the route template the path matches), load shedding and the in-flight
-//! count, the bearer-token check, the request deadline, and a problem body
-//! for any bare error status the router or a layer produced. A request
-//! span carrying the id is opened at `debug` level. Handlers find the id
-//! and the arrival time in the task's [`RequestContext`], not in the
-//! request's headers.
+//! count, the bearer-token check, the request deadline, the answer, and a
+//! problem body for any bare error status the router produced. A request
+//! span carrying the id is opened at `debug` level. The answer comes from
+//! the endpoint itself for the hot endpoints of [`super::dispatch`], which
+//! are handed the request's [`RequestContext`] (its id and arrival time),
+//! and from the router for every other request, whose handlers find the
+//! context in the task's [`RequestContext`], not in the request's headers.
 //!
 //! One middleware around the router instead of one layer per concern on
 //! every route: a layer added with `Router::layer` is cloned and boxed
@@ -39,15 +41,16 @@ use tower::Service;
 use tracing::Instrument;
 
 use super::AppState;
+use super::dispatch::Hot;
 use super::error::problem_for_bare_errors;
 use super::guard;
 
 /// The header that carries a request's id in and out.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The future of a service in front of the router: boxed, because the
-/// async functions and handlers behind it have no type to name.
-pub type Answering = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+/// The front door's future: boxed, because an async function's future
+/// has no type to name.
+type Answering = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
 /// The front door as a tower layer around the router.
 ///
@@ -77,7 +80,7 @@ pub struct FrontDoor<S> {
 impl<S> Service<Request> for FrontDoor<S>
 where
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send,
+    S::Future: Send + 'static,
 {
     type Response = Response;
     type Error = Infallible;
@@ -122,6 +125,7 @@ async fn front_door<S>(
 ) -> Result<Response, Infallible>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
 {
     let started = Instant::now();
     let request_id = match request.headers().get(&REQUEST_ID) {
@@ -134,24 +138,37 @@ where
         path = %request.uri().path(),
         request_id = request_id.to_str().unwrap_or(""),
     );
+    let context = RequestContext {
+        request_id,
+        started,
+    };
     let method = request.method().clone();
     let path = request.uri().path();
     let route = state.route_of(path);
+    let hot = Hot::of(&method, route);
     let mut response = if let Some(admission) = guard::admit(&state, path) {
         if let Some(refused) = guard::token_refusal(&state, path, request.headers()) {
             refused
         } else {
             let limit = Duration::from_millis(state.settings().limits.request_timeout_ms);
-            let context = RequestContext {
-                request_id: request_id.clone(),
-                started,
+            let handled = async {
+                match hot {
+                    Some(hot) => hot.answer(&state, &context, request).await,
+                    None => {
+                        // No `poll_ready` first: axum's router is always
+                        // ready, which is also why the front door's own is.
+                        // Boxed: its future is large and only other
+                        // endpoints' requests need it.
+                        let routed = Box::pin(next.call(request));
+                        match CURRENT.scope(context.clone(), routed).await {
+                            Ok(response) => response,
+                            Err(never) => match never {},
+                        }
+                    }
+                }
             };
-            // No `poll_ready` first: axum's router is always ready,
-            // which is also why the front door's own is.
-            let handled = CURRENT.scope(context, next.call(request));
             let response = match tokio::time::timeout(limit, handled).instrument(span).await {
-                Ok(Ok(response)) => response,
-                Ok(Err(never)) => match never {},
+                Ok(response) => response,
                 Err(_elapsed) => StatusCode::REQUEST_TIMEOUT.into_response(),
             };
             drop(admission);
@@ -165,6 +182,6 @@ where
         .request_done(route, &method, response.status(), started);
     response
         .headers_mut()
-        .insert(REQUEST_ID.clone(), request_id);
+        .insert(REQUEST_ID.clone(), context.request_id);
     Ok(response)
 }

@@ -281,9 +281,8 @@ pub fn openapi_json() -> String {
 ///
 /// From the outside in: CORS when configured, the [`front`] door (request
 /// id, latency histogram, load shedding, tokens, the request deadline,
-/// problem bodies for bare errors) and the router, past which the
-/// [`dispatch`] table hands the hot endpoints straight to their
-/// handlers. The layers wrap the router once rather than every route, so a
+/// problem bodies for bare errors), which answers the endpoints of the
+/// [`dispatch`] table itself, and the router for every other request. The layers wrap the router once rather than every route, so a
 /// request does not clone and box them again. Bodies are read, up to
 /// `limits.max_body_bytes`, by [`error::typed_body`], not by a layer.
 pub fn router(
@@ -307,8 +306,8 @@ pub fn router(
             request.map(axum::body::Body::new)
         })
         .option_layer(cors)
-        .layer(front::FrontDoorLayer(state.clone()))
-        .service(dispatch::Dispatch { state, router })
+        .layer(front::FrontDoorLayer(state))
+        .service(router)
 }
 
 /// A bound, not yet running server.
