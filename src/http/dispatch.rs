@@ -18,11 +18,13 @@
 //! every method it is routed for (a gateway may forward the client's own)
 //! except `HEAD`, which goes to the router: it strips the body there.
 
+use std::future::Future;
+
 use axum::extract::Request;
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 
-use super::error::valid_json;
+use super::error::{json_body, parse_json};
 use super::front::RequestContext;
 use super::{AppState, authz, decisions};
 
@@ -55,22 +57,34 @@ impl Hot {
     }
 
     /// The endpoint's answer to `request`, as its routed handler gives it.
-    pub async fn answer(
+    ///
+    /// What the answer needs from the request's head is read before the
+    /// returned future, which holds the body alone (see
+    /// [`super::error::typed_body`]); the authoriser's answer, from headers
+    /// alone, is made here.
+    pub fn answer<'a>(
         self,
-        state: &AppState,
-        context: &RequestContext,
+        state: &'a AppState,
+        context: &'a RequestContext,
         request: Request,
-    ) -> Response {
-        match self {
-            Hot::Decision => valid_json(request, state)
-                .await
-                .and_then(|raw| decisions::decision_answer(state, context, &raw))
-                .into_response(),
-            Hot::Route => valid_json(request, state)
-                .await
-                .and_then(|raw| decisions::route_answer(state, context, &raw))
-                .into_response(),
-            Hot::Authz => authz::answer(state, context, request.headers()),
+    ) -> impl Future<Output = Response> + Send + use<'a> {
+        let answered = match self {
+            Hot::Authz => Ok(authz::answer(state, context, request.headers())),
+            Hot::Decision | Hot::Route => Err(json_body(request, state)),
+        };
+        async move {
+            let body = match answered {
+                Ok(response) => return response,
+                Err(reading) => reading.await,
+            };
+            let answer = if self == Hot::Decision {
+                body.and_then(|bytes| parse_json(&bytes, ""))
+                    .and_then(|raw| decisions::decision_answer(state, context, &raw))
+            } else {
+                body.and_then(|bytes| parse_json(&bytes, ""))
+                    .and_then(|raw| decisions::route_answer(state, context, &raw))
+            };
+            answer.into_response()
         }
     }
 }

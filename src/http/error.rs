@@ -5,7 +5,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
@@ -190,9 +190,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ValidJson<T> {
 ///
 /// # Errors
 /// The problems of [`json_body`] and [`parse_json`].
-pub async fn valid_json<T: DeserializeOwned>(req: Request, state: &AppState) -> Result<T, Problem> {
-    let bytes = json_body(req, state).await?;
-    parse_json(&bytes, "")
+pub fn valid_json<T: DeserializeOwned>(
+    req: Request,
+    state: &AppState,
+) -> impl Future<Output = Result<T, Problem>> + Send + use<T> {
+    let body = json_body(req, state);
+    async move { parse_json(&body.await?, "") }
 }
 
 /// Reads a request body after checking that it is declared as JSON.
@@ -200,12 +203,14 @@ pub async fn valid_json<T: DeserializeOwned>(req: Request, state: &AppState) -> 
 /// # Errors
 /// 415 without a JSON content type, 413 over the body limit, 400 when the
 /// body cannot be read.
-pub async fn json_body(req: Request, state: &AppState) -> Result<Bytes, Problem> {
+pub fn json_body(
+    req: Request,
+    state: &AppState,
+) -> impl Future<Output = Result<Bytes, Problem>> + Send + use<> {
     typed_body(req, state, "application/json", |essence| {
         essence == "application/json"
             || (essence.starts_with("application/") && essence.ends_with("+json"))
     })
-    .await
 }
 
 /// Reads a request body of at most `limits.max_body_bytes` after checking
@@ -214,18 +219,50 @@ pub async fn json_body(req: Request, state: &AppState) -> Result<Bytes, Problem>
 ///
 /// The limit is applied here rather than by a layer, so that the endpoints
 /// the front door answers itself are held to it too (see [`super::dispatch`]).
+/// The media type and the limit are read before the returned future, which
+/// holds the body alone: a request's head is large, and a future holds its
+/// arguments for its whole life.
 ///
 /// # Errors
 /// 415 for another media type, 413 over the body limit, 400 when the body
 /// cannot be read.
-pub async fn typed_body(
+pub fn typed_body<F: Fn(&str) -> bool>(
     req: Request,
     state: &AppState,
     want: &str,
+    accepts: F,
+) -> impl Future<Output = Result<Bytes, Problem>> + Send + use<F> {
+    let accepted = media_type_problem(req.headers(), want, accepts).map_or(Ok(()), Err);
+    let limit = state.settings().limits.max_body_bytes;
+    let body = req.into_body();
+    async move {
+        accepted?;
+        match Limited::new(body, limit).collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(error) if error.is::<LengthLimitError>() => Err(Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                "Body too large",
+                format!("the request body is over the limit of {limit} bytes"),
+            )),
+            Err(error) => Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "unreadable-body",
+                "Unreadable body",
+                format!("the request body could not be read: {error}"),
+            )),
+        }
+    }
+}
+
+/// The 415 problem for a request whose declared media type `accepts`
+/// refuses (given the lower-case type without parameters), if it does.
+fn media_type_problem(
+    headers: &HeaderMap,
+    want: &str,
     accepts: impl Fn(&str) -> bool,
-) -> Result<Bytes, Problem> {
-    let content_type = req
-        .headers()
+) -> Option<Problem> {
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
@@ -237,37 +274,22 @@ pub async fn typed_body(
     } else {
         essence
     };
-    if !accepts(essence) {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported media type",
-            format!(
-                "send the body as `{want}`, not `{}`",
-                if content_type.is_empty() {
-                    "(no content type)"
-                } else {
-                    content_type
-                }
-            ),
-        ));
+    if accepts(essence) {
+        return None;
     }
-    let limit = state.settings().limits.max_body_bytes;
-    match Limited::new(req.into_body(), limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<LengthLimitError>() => Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            "Body too large",
-            format!("the request body is over the limit of {limit} bytes"),
-        )),
-        Err(error) => Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "unreadable-body",
-            "Unreadable body",
-            format!("the request body could not be read: {error}"),
-        )),
-    }
+    Some(Problem::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+        "Unsupported media type",
+        format!(
+            "send the body as `{want}`, not `{}`",
+            if content_type.is_empty() {
+                "(no content type)"
+            } else {
+                content_type
+            }
+        ),
+    ))
 }
 
 /// Parses JSON into `T`, mapping every error to a pointer below `prefix`.

@@ -36,6 +36,7 @@ use std::task::{Context, Poll};
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::future::Either;
 use tower::Layer;
 use tower::Service;
 use tracing::Instrument;
@@ -118,11 +119,7 @@ impl RequestContext {
     }
 }
 
-async fn front_door<S>(
-    state: AppState,
-    request: Request,
-    mut next: S,
-) -> Result<Response, Infallible>
+async fn front_door<S>(state: AppState, request: Request, next: S) -> Result<Response, Infallible>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
     S::Future: Send + 'static,
@@ -151,26 +148,19 @@ where
             refused
         } else {
             let limit = Duration::from_millis(state.settings().limits.request_timeout_ms);
-            let handled = async {
-                match hot {
-                    Some(hot) => hot.answer(&state, &context, request).await,
-                    None => {
-                        // No `poll_ready` first: axum's router is always
-                        // ready, which is also why the front door's own is.
-                        // Boxed: its future is large and only other
-                        // endpoints' requests need it.
-                        let routed = Box::pin(next.call(request));
-                        match CURRENT.scope(context.clone(), routed).await {
-                            Ok(response) => response,
-                            Err(never) => match never {},
-                        }
-                    }
-                }
+            // A hot endpoint's answer is started here, so that the
+            // deadline's future holds it rather than the request; any other
+            // request goes to the router, boxed: that future is large and
+            // only other endpoints' requests need it.
+            let answering = match hot {
+                Some(hot) => Either::Left(hot.answer(&state, &context, request)),
+                None => Either::Right(Box::pin(routed(next, context.clone(), request))),
             };
-            let response = match tokio::time::timeout(limit, handled).instrument(span).await {
-                Ok(response) => response,
-                Err(_elapsed) => StatusCode::REQUEST_TIMEOUT.into_response(),
-            };
+            let answered = tokio::time::timeout(limit, answering)
+                .instrument(span)
+                .await;
+            let response =
+                answered.unwrap_or_else(|_elapsed| StatusCode::REQUEST_TIMEOUT.into_response());
             drop(admission);
             problem_for_bare_errors(response)
         }
@@ -184,4 +174,18 @@ where
         .headers_mut()
         .insert(REQUEST_ID.clone(), context.request_id);
     Ok(response)
+}
+
+/// A request's answer from the router, with its context in the task for
+/// the handlers.
+async fn routed<S>(mut router: S, context: RequestContext, request: Request) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    // No `poll_ready` first: axum's router is always ready, which is also
+    // why the front door's own is.
+    match CURRENT.scope(context, router.call(request)).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
 }
