@@ -18,11 +18,13 @@
 //! every method it is routed for (a gateway may forward the client's own)
 //! except `HEAD`, which goes to the router: it strips the body there.
 
-use std::future::Future;
+use std::future::{Future, ready};
 
 use axum::extract::Request;
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
+use futures_util::future::Either;
 
 use super::error::{json_body, parse_json};
 use super::front::RequestContext;
@@ -68,23 +70,26 @@ impl Hot {
         context: &'a RequestContext,
         request: Request,
     ) -> impl Future<Output = Response> + Send + use<'a> {
-        let answered = match self {
-            Hot::Authz => Ok(authz::answer(state, context, request.headers())),
-            Hot::Decision | Hot::Route => Err(json_body(request, state)),
-        };
-        async move {
-            let body = match answered {
-                Ok(response) => return response,
-                Err(reading) => reading.await,
-            };
-            let answer = if self == Hot::Decision {
-                body.and_then(|bytes| parse_json(&bytes, ""))
-                    .and_then(|raw| decisions::decision_answer(state, context, &raw))
-            } else {
-                body.and_then(|bytes| parse_json(&bytes, ""))
-                    .and_then(|raw| decisions::route_answer(state, context, &raw))
-            };
-            answer.into_response()
+        let decision = |raw| decisions::decision_answer(state, context, &raw);
+        let route = |raw| decisions::route_answer(state, context, &raw);
+        // Combinators rather than an async block, which would hold the
+        // body's future twice (as its capture and as the future awaited).
+        match self {
+            Hot::Authz => Either::Left(ready(authz::answer(state, context, request.headers()))),
+            Hot::Decision => {
+                Either::Right(Either::Left(json_body(request, state).map(move |body| {
+                    body.and_then(|b| parse_json(&b, ""))
+                        .and_then(decision)
+                        .into_response()
+                })))
+            }
+            Hot::Route => {
+                Either::Right(Either::Right(json_body(request, state).map(move |body| {
+                    body.and_then(|b| parse_json(&b, ""))
+                        .and_then(route)
+                        .into_response()
+                })))
+            }
         }
     }
 }

@@ -3,10 +3,14 @@
 //! and their cause is logged. Also the JSON and query extractors that turn
 //! their own failures into problems.
 
+use std::future::ready;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
+use futures_util::future::Either;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
 
@@ -194,8 +198,7 @@ pub fn valid_json<T: DeserializeOwned>(
     req: Request,
     state: &AppState,
 ) -> impl Future<Output = Result<T, Problem>> + Send + use<T> {
-    let body = json_body(req, state);
-    async move { parse_json(&body.await?, "") }
+    json_body(req, state).map(|body| parse_json(&body?, ""))
 }
 
 /// Reads a request body after checking that it is declared as JSON.
@@ -232,27 +235,28 @@ pub fn typed_body<F: Fn(&str) -> bool>(
     want: &str,
     accepts: F,
 ) -> impl Future<Output = Result<Bytes, Problem>> + Send + use<F> {
-    let accepted = media_type_problem(req.headers(), want, accepts).map_or(Ok(()), Err);
-    let limit = state.settings().limits.max_body_bytes;
-    let body = req.into_body();
-    async move {
-        accepted?;
-        match Limited::new(body, limit).collect().await {
-            Ok(collected) => Ok(collected.to_bytes()),
-            Err(error) if error.is::<LengthLimitError>() => Err(Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body-too-large",
-                "Body too large",
-                format!("the request body is over the limit of {limit} bytes"),
-            )),
-            Err(error) => Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "unreadable-body",
-                "Unreadable body",
-                format!("the request body could not be read: {error}"),
-            )),
-        }
+    if let Some(problem) = media_type_problem(req.headers(), want, accepts) {
+        return Either::Left(ready(Err(problem)));
     }
+    let limit = state.settings().limits.max_body_bytes;
+    // A combinator rather than an async block, which would hold the body
+    // twice (as its capture and inside the collecting future).
+    let read = Limited::new(req.into_body(), limit).collect();
+    Either::Right(read.map(move |read| match read {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Body too large",
+            format!("the request body is over the limit of {limit} bytes"),
+        )),
+        Err(error) => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "unreadable-body",
+            "Unreadable body",
+            format!("the request body could not be read: {error}"),
+        )),
+    }))
 }
 
 /// The 415 problem for a request whose declared media type `accepts`

@@ -129,16 +129,19 @@ where
         Some(id) => id.clone(),
         None => state.next_request_id(),
     };
-    let span = tracing::debug_span!(
-        "request",
-        method = %request.method(),
-        path = %request.uri().path(),
-        request_id = request_id.to_str().unwrap_or(""),
-    );
+    // What this future holds across the answer is kept small (`started`
+    // is read back from the context): it is boxed for every request, and
+    // past 1 KiB the allocator takes a slower path.
     let context = RequestContext {
         request_id,
         started,
     };
+    let span = tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = context.request_id.to_str().unwrap_or(""),
+    );
     let method = request.method().clone();
     let path = request.uri().path();
     let route = state.route_of(path);
@@ -169,7 +172,7 @@ where
     };
     state
         .metrics()
-        .request_done(route, &method, response.status(), started);
+        .request_done(route, &method, response.status(), context.started);
     response
         .headers_mut()
         .insert(REQUEST_ID.clone(), context.request_id);
