@@ -526,8 +526,14 @@ async fn a_body_past_the_limit_is_413_whether_announced_or_streamed() {
     let padding = " ".repeat(5000);
     let body = format!("{GOOD}{padding}");
 
-    // Announced by content-length.
+    // Announced by content-length; the detail names the limit.
     let response = post_json(&app, "/v1/decisions", body.as_bytes()).await;
+    let problem = assert_problem(&response, 413, "body-too-large");
+    assert_eq!(
+        problem["detail"], "the request body is over the limit of 4096 bytes",
+        "{problem}"
+    );
+    let response = post_json(&app, "/v1/route", body.as_bytes()).await;
     assert_problem(&response, 413, "body-too-large");
     let response = post_json(&app, "/v1/decisions/batch", body.as_bytes()).await;
     assert_problem(&response, 413, "body-too-large");
