@@ -24,7 +24,6 @@ use crate::wire::{ProblemBody, RouteDecisionBody, route_json};
 
 /// Request headers read by the authoriser.
 pub mod request {
-
     pub const TENANT_ID: &str = "x-tenant-id";
     pub const TENANT_REGION: &str = "x-tenant-region";
     pub const TENANT_RESIDENCY: &str = "x-tenant-residency";

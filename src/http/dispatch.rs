@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use futures_util::future::Either;
 
-use super::error::{json_body, parse_json};
+use super::error::valid_json;
 use super::front::RequestContext;
 use super::{AppState, authz, decisions};
 
@@ -70,26 +70,18 @@ impl Hot {
         context: &'a RequestContext,
         request: Request,
     ) -> impl Future<Output = Response> + Send + use<'a> {
-        let decision = |raw| decisions::decision_answer(state, context, &raw);
-        let route = |raw| decisions::route_answer(state, context, &raw);
         // Combinators rather than an async block, which would hold the
         // body's future twice (as its capture and as the future awaited).
         match self {
             Hot::Authz => Either::Left(ready(authz::answer(state, context, request.headers()))),
-            Hot::Decision => {
-                Either::Right(Either::Left(json_body(request, state).map(move |body| {
-                    body.and_then(|b| parse_json(&b, ""))
-                        .and_then(decision)
-                        .into_response()
-                })))
-            }
-            Hot::Route => {
-                Either::Right(Either::Right(json_body(request, state).map(move |body| {
-                    body.and_then(|b| parse_json(&b, ""))
-                        .and_then(route)
-                        .into_response()
-                })))
-            }
+            Hot::Decision => Either::Right(Either::Left(valid_json(request, state).map(|raw| {
+                raw.and_then(|raw| decisions::decision_answer(state, context, &raw))
+                    .into_response()
+            }))),
+            Hot::Route => Either::Right(Either::Right(valid_json(request, state).map(|raw| {
+                raw.and_then(|raw| decisions::route_answer(state, context, &raw))
+                    .into_response()
+            }))),
         }
     }
 }

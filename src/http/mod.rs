@@ -282,8 +282,9 @@ pub fn openapi_json() -> String {
 /// From the outside in: CORS when configured, the [`front`] door (request
 /// id, latency histogram, load shedding, tokens, the request deadline,
 /// problem bodies for bare errors), which answers the endpoints of the
-/// [`dispatch`] table itself, and the router for every other request. The layers wrap the router once rather than every route, so a
-/// request does not clone and box them again. Bodies are read, up to
+/// [`dispatch`] table itself, and the router for every other request. The
+/// layers wrap the router once rather than every route, so a request does
+/// not clone and box them again. Bodies are read, up to
 /// `limits.max_body_bytes`, by [`error::typed_body`], not by a layer.
 pub fn router(
     state: AppState,
