@@ -49,10 +49,6 @@ use super::guard;
 /// The header that carries a request's id in and out.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The front door's future: boxed, because an async function's future
-/// has no type to name.
-type Answering = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
 /// The front door as a tower layer around the router.
 ///
 /// A service of its own rather than axum's `from_fn`: that boxes the inner
@@ -85,7 +81,8 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Answering;
+    // Boxed: an async function's future has no type to name.
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         // The router is always ready.
