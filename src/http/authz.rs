@@ -86,6 +86,10 @@ pub mod response {
 /// The axum route of the paths below `/v1/authz`.
 pub const CATCH_ALL_ROUTE: &str = "/v1/authz/{*rest}";
 
+/// `/v1/authz/` itself, which the catch-all does not match: the path Envoy
+/// sends for an original path of `/` under a `/v1/authz` prefix.
+pub const SLASH_ROUTE: &str = "/v1/authz/";
+
 /// Reason code of a request whose headers are missing or invalid.
 pub const INVALID_REQUEST: &str = "invalid_request";
 
@@ -129,6 +133,23 @@ pub enum AuthzResponses<'a> {
     responses(AuthzResponses)
 )]
 pub async fn authorise(
+    State(state): State<AppState>,
+    context: RequestContext,
+    request: Request,
+) -> Response {
+    answer(&state, &context, request.headers())
+}
+
+/// Authorise a gateway request sent to `/v1/authz/`, as `/v1/authz` does
+/// (Envoy's path for an original path of `/`).
+#[utoipa::path(
+    method(get, post, put, delete, patch, head, options),
+    path = "/v1/authz/",
+    tag = "gateways",
+    params(AuthzHeaders,),
+    responses(AuthzResponses)
+)]
+pub async fn authorise_slash(
     State(state): State<AppState>,
     context: RequestContext,
     request: Request,

@@ -53,7 +53,9 @@ impl Hot {
         match (method, template) {
             (&Method::POST, "/v1/decisions") => Some(Hot::Decision),
             (&Method::POST, "/v1/route") => Some(Hot::Route),
-            (_, "/v1/authz" | authz::CATCH_ALL_ROUTE) if authoriser => Some(Hot::Authz),
+            (_, "/v1/authz" | authz::SLASH_ROUTE | authz::CATCH_ALL_ROUTE) if authoriser => {
+                Some(Hot::Authz)
+            }
             _ => None,
         }
     }
@@ -108,6 +110,7 @@ mod tests {
         assert_eq!(hot(Method::POST, "/v1/decisions"), Some(Hot::Decision));
         assert_eq!(hot(Method::POST, "/v1/route"), Some(Hot::Route));
         assert_eq!(hot(Method::GET, "/v1/authz"), Some(Hot::Authz));
+        assert_eq!(hot(Method::GET, "/v1/authz/"), Some(Hot::Authz));
         assert_eq!(
             hot(Method::GET, "/v1/authz/v1/chat/completions"),
             Some(Hot::Authz)

@@ -222,6 +222,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(decisions::route))
         .routes(routes!(compare::compare))
         .routes(routes!(authz::authorise))
+        .routes(routes!(authz::authorise_slash))
         .routes(routes!(authz::authorise_path))
         .routes(routes!(authzen::evaluation))
         .routes(routes!(authzen::evaluations))

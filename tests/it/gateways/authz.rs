@@ -83,18 +83,27 @@ async fn envoy_check_requests_are_answered_for_any_method_and_path() {
             assert_eq!(body["allow"], true);
         }
     }
-    // The bare prefix works too (Caddy's `uri /v1/authz`).
-    let (status, _, _) = authz(
-        &app,
-        Method::GET,
-        "/v1/authz",
-        &[
-            ("x-tenant-id", "acme-eu"),
-            ("x-ai-feature", "meeting_summary"),
-        ],
-    )
-    .await;
-    assert_eq!(status, 200);
+    // The bare prefix works too (Caddy's `uri /v1/authz`), and so does the
+    // prefix with its slash (Envoy's path for an original path of `/`).
+    for (method, path) in [
+        (Method::GET, "/v1/authz"),
+        (Method::GET, "/v1/authz/"),
+        (Method::POST, "/v1/authz/?stream=true"),
+        (Method::HEAD, "/v1/authz/"),
+    ] {
+        let (status, headers, _) = authz(
+            &app,
+            method.clone(),
+            path,
+            &[
+                ("x-tenant-id", "acme-eu"),
+                ("x-ai-feature", "meeting_summary"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "{method} {path}");
+        assert_eq!(header(&headers, "x-ai-provider"), "anthropic");
+    }
 }
 
 #[tokio::test]
@@ -611,6 +620,10 @@ fn the_openapi_document_describes_the_gateway_endpoints() {
     for (path, methods) in [
         (
             "/v1/authz",
+            &["get", "post", "put", "delete", "patch", "head", "options"][..],
+        ),
+        (
+            "/v1/authz/",
             &["get", "post", "put", "delete", "patch", "head", "options"][..],
         ),
         (
