@@ -177,10 +177,8 @@ fn serve(
             return exit::INVALID_CATALOG;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let (flavour, mut builder) = runtime_builder();
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("aipdp: cannot start the runtime: {e}");
@@ -192,7 +190,7 @@ fn serve(
         let source = loaded.source.clone();
         let app = Application::build(settings, loaded).await?;
         let addr = app.local_addr()?;
-        tracing::info!(%addr, catalog_version = %version, catalog_source = %source, "serving");
+        tracing::info!(%addr, catalog_version = %version, catalog_source = %source, runtime = flavour, "serving");
         app.run_until_stopped(shutdown_signal()).await
     });
     match result {
@@ -201,6 +199,31 @@ fn serve(
             eprintln!("aipdp: {e}");
             exit::SOFTWARE
         }
+    }
+}
+
+/// The runtime to serve on, and its name for the log: tokio's current-thread
+/// scheduler when the process may run on one core only (pinned with
+/// `taskset`, or a container limited to one CPU: the standard library's
+/// count follows CPU affinity and cgroup quotas), else its multi-thread
+/// scheduler with a worker per core.
+///
+/// On one core a multi-thread runtime still keeps its one worker apart from
+/// the thread that accepts connections, and every request pays for the
+/// cross-thread wake-ups and work-stealing bookkeeping of a scheduler
+/// with nobody to share work with; the current-thread runtime runs it all
+/// on one thread (about 2% fewer instructions per decision, see
+/// docs/BENCHMARKS.md). `TOKIO_WORKER_THREADS`, when set, asks for the
+/// multi-thread runtime with that many workers, as tokio documents.
+fn runtime_builder() -> (&'static str, tokio::runtime::Builder) {
+    let one_core = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    if one_core && std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        (
+            "current_thread",
+            tokio::runtime::Builder::new_current_thread(),
+        )
+    } else {
+        ("multi_thread", tokio::runtime::Builder::new_multi_thread())
     }
 }
 

@@ -18,12 +18,20 @@ struct Served {
     child: Child,
     lines: mpsc::Receiver<String>,
     base: String,
+    /// The `serving` log line.
+    serving: Value,
     client: reqwest::Client,
 }
 
 impl Served {
     fn start(catalog: &Path, env: &[(&str, &str)]) -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_aipdp"))
+        Served::start_as(Command::new(env!("CARGO_BIN_EXE_aipdp")), catalog, env)
+    }
+
+    /// As [`Served::start`], with `command` as the program to run (aipdp
+    /// itself, or a launcher such as `taskset` given aipdp's path).
+    fn start_as(mut command: Command, catalog: &Path, env: &[(&str, &str)]) -> Served {
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--catalog"])
             .arg(catalog)
             .env("AIPDP_LOG__FORMAT", "json")
@@ -46,10 +54,12 @@ impl Served {
             child,
             lines,
             base: String::new(),
+            serving: Value::Null,
             client: reqwest::Client::new(),
         };
-        let serving = served.wait_for_log(|l| l["fields"]["message"] == "serving");
-        served.base = format!("http://{}", serving["fields"]["addr"].as_str().unwrap());
+        served.serving = served.wait_for_log(|l| l["fields"]["message"] == "serving");
+        let addr = served.serving["fields"]["addr"].as_str().unwrap();
+        served.base = format!("http://{addr}");
         served
     }
 
@@ -111,6 +121,15 @@ async fn decisions_are_logged_then_sighup_reloads_and_sigterm_exits_0() {
     let path = dir.path().join("catalog.toml");
     std::fs::write(&path, aipdp::catalog::BUILTIN_SOURCE).unwrap();
     let mut served = Served::start(&path, &[]);
+    let one_core = std::thread::available_parallelism().unwrap().get() == 1;
+    assert_eq!(
+        served.serving["fields"]["runtime"],
+        if one_core {
+            "current_thread"
+        } else {
+            "multi_thread"
+        }
+    );
 
     let decision = served
         .decide(
@@ -195,6 +214,38 @@ async fn deny_only_logging_skips_permits() {
     let line = served.wait_for_log(is_decision);
     assert_eq!(line["fields"]["decision_id"], deny["decision_id"]);
     assert_eq!(line["fields"]["mode"], "none");
+}
+
+/// Confined to one core (`taskset`, as a container limited to one CPU
+/// would be), the service runs on tokio's current-thread runtime, says so
+/// in its `serving` line, and answers as on many cores.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_one_core_it_serves_on_the_current_thread_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.toml");
+    std::fs::write(&path, aipdp::catalog::BUILTIN_SOURCE).unwrap();
+    let served = Served::start_as(on_one_core(), &path, &[]);
+    assert_eq!(served.serving["fields"]["runtime"], "current_thread");
+    let decision = served
+        .decide(
+            "one-core",
+            json!({"tenant": {"region": "EU"}, "features": ["meeting_summary"]}),
+        )
+        .await;
+    assert_eq!(decision["outcome"], "permit");
+    let line = served.wait_for_log(is_decision);
+    assert_eq!(line["fields"]["request_id"], "one-core");
+
+    // The same service with the multi-thread runtime asked for.
+    let asked = Served::start_as(on_one_core(), &path, &[("TOKIO_WORKER_THREADS", "2")]);
+    assert_eq!(asked.serving["fields"]["runtime"], "multi_thread");
+}
+
+/// aipdp under `taskset`, confined to the first core.
+fn on_one_core() -> Command {
+    let mut command = Command::new("taskset");
+    command.args(["-c", "0", env!("CARGO_BIN_EXE_aipdp")]);
+    command
 }
 
 #[test]
