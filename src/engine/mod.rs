@@ -262,7 +262,9 @@ pub fn decide<'c>(catalog: &'c Catalog, request: &DecisionRequest) -> Decision<'
     let tenant = &request.tenant;
     let explain = request.explain;
     let mut trace = Vec::new();
-    let mut reasons = Vec::new();
+    // Usually the mode's reason and the summary: room for those and two
+    // more, so the list is allocated once, at its size.
+    let mut reasons = Vec::with_capacity(4);
     if request.profile_applied {
         reasons.push(Reason::ProfileApplied);
     }
