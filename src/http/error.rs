@@ -5,7 +5,7 @@
 
 use std::future::ready;
 
-use axum::body::Bytes;
+use axum::body::{Bytes, HttpBody};
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -239,17 +239,17 @@ pub fn typed_body<F: Fn(&str) -> bool>(
         return Either::Left(ready(Err(problem)));
     }
     let limit = state.settings().limits.max_body_bytes;
+    // A declared length over the limit is refused before any of the body
+    // arrives (else the request would wait for bytes it will refuse).
+    if req.body().size_hint().lower() > limit as u64 {
+        return Either::Left(ready(Err(too_large(limit))));
+    }
     // A combinator rather than an async block, which would hold the body
     // twice (as its capture and inside the collecting future).
     let read = Limited::new(req.into_body(), limit).collect();
     Either::Right(read.map(move |read| match read {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<LengthLimitError>() => Err(Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            "Body too large",
-            format!("the request body is over the limit of {limit} bytes"),
-        )),
+        Err(error) if error.is::<LengthLimitError>() => Err(too_large(limit)),
         Err(error) => Err(Problem::new(
             StatusCode::BAD_REQUEST,
             "unreadable-body",
@@ -257,6 +257,16 @@ pub fn typed_body<F: Fn(&str) -> bool>(
             format!("the request body could not be read: {error}"),
         )),
     }))
+}
+
+/// The 413 problem for a body over `limit` bytes.
+fn too_large(limit: usize) -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body-too-large",
+        "Body too large",
+        format!("the request body is over the limit of {limit} bytes"),
+    )
 }
 
 /// The 415 problem for a request whose declared media type `accepts`

@@ -549,6 +549,14 @@ async fn a_body_past_the_limit_is_413_whether_announced_or_streamed() {
     let response = send_raw(app.addr, &request).await.unwrap();
     assert_problem(&response, 413, "body-too-large");
 
+    // Announced over the limit, with only a few bytes sent: refused at
+    // once, not after the request deadline spent waiting for the rest.
+    let started = std::time::Instant::now();
+    let request = b"POST /v1/decisions HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: 999999999\r\n\r\n{}";
+    let response = send_raw(app.addr, request).await.unwrap();
+    assert_problem(&response, 413, "body-too-large");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
     // A body just under the limit is fine.
     let response = post_json(&app, "/v1/decisions", GOOD.as_bytes()).await;
     assert_eq!(response.status, 200);
