@@ -1,6 +1,7 @@
 //! The HTTP floor that scripts/bench-http.sh measures aipdp against.
 //!
-//! The least a JSON decision service can do: axum on the same runtime,
+//! The least a JSON decision service can do: axum on the same runtime
+//! (tokio's, chosen by the same rule: current-thread on one core),
 //! parse the request into the same serde types aipdp parses (for the
 //! authoriser, copy out the same request headers), and answer with a fixed
 //! status, headers and body, the same bytes as aipdp's answer (the script
@@ -130,9 +131,12 @@ async fn other(State(answers): State<Answers>, uri: Uri, headers: HeaderMap) -> 
     answer(&answers, uri.path())
 }
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
-    let args = Args::parse();
+fn main() -> std::io::Result<()> {
+    let (_, mut runtime) = aipdp::cli::runtime_builder();
+    runtime.enable_all().build()?.block_on(serve(Args::parse()))
+}
+
+async fn serve(args: Args) -> std::io::Result<()> {
     let mut heads = HashMap::new();
     for (path, file) in args.heads {
         let head = parse_head(&std::fs::read_to_string(&file)?)

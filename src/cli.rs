@@ -215,7 +215,8 @@ fn serve(
 /// on one thread (about 2% fewer instructions per decision, see
 /// docs/BENCHMARKS.md). `TOKIO_WORKER_THREADS`, when set, asks for the
 /// multi-thread runtime with that many workers, as tokio documents.
-fn runtime_builder() -> (&'static str, tokio::runtime::Builder) {
+/// Public for the benchmark floor, which runs on the same runtime.
+pub fn runtime_builder() -> (&'static str, tokio::runtime::Builder) {
     let one_core = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
     if one_core && std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
         (
