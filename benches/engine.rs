@@ -30,13 +30,14 @@ fn decision(c: &mut Criterion) {
     // What a request costs in process: ids resolved, decided, the answer
     // written to JSON bytes as the service writes it (everything but the
     // socket and the decision log).
+    let id = aipdp::wire::DecisionIds::new().next_id();
     group.bench_function("five_features_resolved_to_json", |b| {
         b.iter(|| {
             let raw: RawDecisionRequest =
                 parse_json(black_box(support::DECISION_BODY.as_bytes()), "").unwrap();
             let request = resolve_request(&catalog, &raw).unwrap();
             let decision = decide(&catalog, &request);
-            decision_json(&catalog, &decision, "", false)
+            decision_json(&catalog, &decision, &id, false)
         })
     });
     // The same answer through serde_json and the wire structs, which the

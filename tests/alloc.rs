@@ -85,12 +85,13 @@ fn resolving_a_profile_tenant_allocates_nothing_but_the_ignored_list() {
 fn a_whole_answer_from_request_bytes_to_json_allocates_a_known_number() {
     let _turn = COUNTING.lock().unwrap_or_else(|e| e.into_inner());
     let catalog = Catalog::builtin().unwrap();
+    let id = aipdp::wire::DecisionIds::new().next_id();
     let answer = || {
         let raw: RawDecisionRequest =
             aipdp::http::error::parse_json(DECISION_BODY.as_bytes(), "").unwrap();
         let request = resolve_request(&catalog, &raw).unwrap();
         let decision = decide(&catalog, &request);
-        aipdp::wire::decision_json(&catalog, &decision, "", false)
+        aipdp::wire::decision_json(&catalog, &decision, &id, false)
     };
     // The request's owned strings and lists, the resolved request, the
     // decision's lists and the output buffer: the answer is

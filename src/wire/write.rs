@@ -16,7 +16,7 @@ use std::fmt::{self, Write as _};
 
 use rustc_hash::FxHashMap;
 
-use super::{DataHandlingBody, OutcomeBody};
+use super::{DataHandlingBody, DecisionId, OutcomeBody};
 use crate::catalog::{AnswerJson, Catalog, Id, ModeId, Processing};
 use crate::engine::{Decision, FeatureOutcome, Reason};
 
@@ -29,18 +29,18 @@ const ANSWER_CAPACITY: usize = 4096;
 pub fn decision_json(
     catalog: &Catalog,
     decision: &Decision<'_>,
-    decision_id: &str,
+    decision_id: &DecisionId,
     explain: bool,
 ) -> Vec<u8> {
     let mode_id = |m: ModeId| &catalog.mode(m).id;
     let mut out = Vec::with_capacity(ANSWER_CAPACITY);
     let o = &mut out;
     o.extend_from_slice(b"{\"decision_id\":");
-    string(o, decision_id);
+    plain(o, decision_id);
     o.extend_from_slice(b",\"catalog_version\":");
     id(o, &catalog.version);
     o.extend_from_slice(b",\"outcome\":");
-    string(o, outcome(decision.outcome.into()));
+    plain(o, outcome(decision.outcome.into()));
     o.extend_from_slice(b",\"mode\":");
     nullable(o, decision.mode.map(mode_id));
     o.extend_from_slice(b",\"default_mode\":");
@@ -91,7 +91,7 @@ pub fn decision_json(
     o.extend_from_slice(b",\"data_cluster\":");
     id(o, &catalog.cluster(t.cluster).id);
     o.extend_from_slice(b",\"residency\":");
-    string(o, t.residency.as_str());
+    plain(o, t.residency.as_str());
     o.push(b'}');
     o.extend_from_slice(b",\"ttl_seconds\":");
     number(o, catalog.ttl_seconds);
@@ -102,14 +102,14 @@ pub fn decision_json(
 /// A gateway's answer for a decision made for one feature, as JSON: the
 /// bytes serde_json writes for `RouteDecisionBody::new(catalog, decision,
 /// decision_id)`, without building that body first.
-pub fn route_json(catalog: &Catalog, decision: &Decision<'_>, decision_id: &str) -> Vec<u8> {
+pub fn route_json(catalog: &Catalog, decision: &Decision<'_>, decision_id: &DecisionId) -> Vec<u8> {
     let feature = decision.features.first();
     let mut routes = feature.into_iter().flat_map(|f| f.usable_routes());
     let route = routes.next();
     let mut out = Vec::with_capacity(ANSWER_CAPACITY / 2);
     let o = &mut out;
     o.extend_from_slice(b"{\"decision_id\":");
-    string(o, decision_id);
+    plain(o, decision_id);
     o.extend_from_slice(b",\"catalog_version\":");
     id(o, &catalog.version);
     o.extend_from_slice(b",\"allow\":");
@@ -212,7 +212,7 @@ impl Sentences {
 
 fn data_handling(o: &mut Vec<u8>, d: &DataHandlingBody) {
     o.extend_from_slice(b"{\"processing\":");
-    string(
+    plain(
         o,
         match d.processing {
             Processing::InRegion => "in_region",
@@ -297,6 +297,17 @@ fn displayed(o: &mut Vec<u8>, value: &impl fmt::Display) {
         let written = o.split_off(start);
         escaped(o, &String::from_utf8_lossy(&written));
     }
+    o.push(b'"');
+}
+
+/// A string this service made, with nothing in it to escape (a
+/// [`DecisionId`]'s hex digits and dashes, a snake_case code), as a JSON
+/// string: copied without the escape check, which costs more than the copy
+/// for such short strings.
+fn plain(o: &mut Vec<u8>, value: &str) {
+    debug_assert!(!needs_escape(value.as_bytes()), "{value}");
+    o.push(b'"');
+    o.extend_from_slice(value.as_bytes());
     o.push(b'"');
 }
 

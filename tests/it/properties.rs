@@ -28,7 +28,7 @@ use aipdp::catalog::{Catalog, IdSet, ModeId, Processing, Residency, Tenant, comp
 use aipdp::engine::resolve_route_request;
 use aipdp::engine::{DecisionRequest, FeatureOutcome, ModeView, decide, eligibility};
 use aipdp::engine::{resolve_request, resolve_tenant};
-use aipdp::wire::{DecisionBody, RouteDecisionBody, decision_json, route_json};
+use aipdp::wire::{DecisionBody, DecisionIds, RouteDecisionBody, decision_json, route_json};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
@@ -1056,9 +1056,10 @@ fn check_written_answers(catalog: &Catalog, raw: &RawDecisionRequest) -> Result<
         raw.explain = explain;
         let request = resolved(catalog, &raw)?;
         let decision = decide(catalog, &request);
-        let body = DecisionBody::new(catalog, &decision, "id-\"1\"".into(), explain);
+        let id = DecisionIds::new().next_id();
+        let body = DecisionBody::new(catalog, &decision, id.to_string(), explain);
         prop_assert_eq!(
-            String::from_utf8(decision_json(catalog, &decision, "id-\"1\"", explain)).unwrap(),
+            String::from_utf8(decision_json(catalog, &decision, &id, explain)).unwrap(),
             serde_json::to_string(&body).unwrap()
         );
     }
@@ -1066,9 +1067,10 @@ fn check_written_answers(catalog: &Catalog, raw: &RawDecisionRequest) -> Result<
         let request = resolve_route_request(catalog, &raw.tenant, feature, ("/tenant", "/feature"))
             .map_err(|e| TestCaseError::fail(format!("route request refused: {e:?}")))?;
         let decision = decide(catalog, &request);
-        let body = RouteDecisionBody::new(catalog, &decision, "route-1".into());
+        let id = DecisionIds::new().next_id();
+        let body = RouteDecisionBody::new(catalog, &decision, id.to_string());
         prop_assert_eq!(
-            String::from_utf8(route_json(catalog, &decision, "route-1")).unwrap(),
+            String::from_utf8(route_json(catalog, &decision, &id)).unwrap(),
             serde_json::to_string(&body).unwrap()
         );
     }
