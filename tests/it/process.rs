@@ -3,7 +3,7 @@
 //! on `SIGTERM`.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -111,15 +111,22 @@ impl Drop for Served {
     }
 }
 
+/// A copy of the shipped catalog in a directory of its own (removed when
+/// the directory is dropped), for a process that may be made to reload it.
+fn shipped_catalog_file() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.toml");
+    std::fs::write(&path, aipdp::catalog::BUILTIN_SOURCE).unwrap();
+    (dir, path)
+}
+
 fn is_decision(line: &Value) -> bool {
     line["target"] == "aipdp::decision"
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn decisions_are_logged_then_sighup_reloads_and_sigterm_exits_0() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("catalog.toml");
-    std::fs::write(&path, aipdp::catalog::BUILTIN_SOURCE).unwrap();
+    let (_dir, path) = shipped_catalog_file();
     let mut served = Served::start(&path, &[]);
     let one_core = std::thread::available_parallelism().unwrap().get() == 1;
     assert_eq!(
@@ -192,9 +199,7 @@ async fn decisions_are_logged_then_sighup_reloads_and_sigterm_exits_0() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deny_only_logging_skips_permits() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("catalog.toml");
-    std::fs::write(&path, aipdp::catalog::BUILTIN_SOURCE).unwrap();
+    let (_dir, path) = shipped_catalog_file();
     let served = Served::start(&path, &[("AIPDP_LOG__DECISIONS_DENY_ONLY", "true")]);
     let permit = served
         .decide(
@@ -221,9 +226,7 @@ async fn deny_only_logging_skips_permits() {
 /// in its `serving` line, and answers as on many cores.
 #[tokio::test(flavor = "multi_thread")]
 async fn on_one_core_it_serves_on_the_current_thread_runtime() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("catalog.toml");
-    std::fs::write(&path, aipdp::catalog::BUILTIN_SOURCE).unwrap();
+    let (_dir, path) = shipped_catalog_file();
     let served = Served::start_as(on_one_core(), &path, &[]);
     assert_eq!(served.serving["fields"]["runtime"], "current_thread");
     let decision = served
