@@ -782,7 +782,7 @@ fn probes(old: &Catalog, new: &Catalog) -> Vec<Probe> {
                         tenant: RawTenant {
                             region: Some(region.clone()),
                             data_cluster: Some(cluster.clone()),
-                            residency: Some(residency),
+                            residency: Some(residency.into()),
                             selected_mode: selected.cloned(),
                             ..RawTenant::default()
                         },

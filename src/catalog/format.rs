@@ -252,6 +252,57 @@ impl Residency {
             Residency::TrustBoundary => "trust_boundary",
         }
     }
+
+    /// The residency with this id, if there is one.
+    pub fn from_id(id: &str) -> Option<Residency> {
+        Residency::ALL.into_iter().find(|r| r.as_str() == id)
+    }
+}
+
+/// A residency as a request or a profile gives it. An unknown value is kept
+/// rather than refused while the JSON is read, so that it is reported
+/// beside every other bad field when the tenant is resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ResidencyInput {
+    Known(Residency),
+    Unknown(String),
+}
+
+impl From<Residency> for ResidencyInput {
+    fn from(residency: Residency) -> Self {
+        ResidencyInput::Known(residency)
+    }
+}
+
+impl From<&str> for ResidencyInput {
+    fn from(id: &str) -> Self {
+        Residency::from_id(id).map_or_else(|| ResidencyInput::Unknown(id.to_owned()), Self::Known)
+    }
+}
+
+impl Serialize for ResidencyInput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(match self {
+            ResidencyInput::Known(residency) => residency.as_str(),
+            ResidencyInput::Unknown(id) => id,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ResidencyInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ResidencyInput;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, id: &str) -> Result<ResidencyInput, E> {
+                Ok(id.into())
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
 }
 
 /// A tenant: in a decision request, or as a profile in the catalog.
@@ -271,7 +322,8 @@ pub struct RawTenant {
     pub data_cluster: Option<String>,
     /// Defaults to `preferred`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub residency: Option<Residency>,
+    #[schema(value_type = Option<Residency>)]
+    pub residency: Option<ResidencyInput>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selected_mode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

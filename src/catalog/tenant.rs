@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::format::RawTenant;
+use super::format::{RawTenant, ResidencyInput};
 use super::{
     AddOnId, Catalog, ClusterId, FieldError, IdSet, ModeId, RegionId, Residency, SectorId, list_ids,
 };
@@ -208,6 +208,20 @@ impl Catalog {
             &|s| self.add_on_id(s).map(|a| a.0),
             &|| list_ids(self.add_ons.iter().map(|a| &*a.id)),
         );
+        let residency = match &raw.residency {
+            None => None,
+            Some(ResidencyInput::Known(residency)) => Some(*residency),
+            Some(ResidencyInput::Unknown(value)) => {
+                errors.push(FieldError::new(
+                    format!("{pointer}/residency"),
+                    format!(
+                        "unknown residency `{value}`; valid: {}",
+                        list_ids(Residency::ALL.iter().map(|r| r.as_str()))
+                    ),
+                ));
+                None
+            }
+        };
         if let Some(id) = &raw.id
             && (id.is_empty() || id.len() > 256)
         {
@@ -222,7 +236,7 @@ impl Catalog {
         Ok(TenantFields {
             region,
             cluster,
-            residency: raw.residency,
+            residency,
             selected_mode,
             allowed,
             denied,

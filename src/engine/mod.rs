@@ -560,7 +560,7 @@ mod tests {
             &c,
             RawTenant {
                 data_cluster: Some("global".into()),
-                residency: Some(Residency::Strict),
+                residency: Some(Residency::Strict.into()),
                 ..raw("US")
             },
         );
@@ -591,7 +591,7 @@ mod tests {
         let t = tenant(
             &c,
             RawTenant {
-                residency: Some(Residency::TrustBoundary),
+                residency: Some(Residency::TrustBoundary.into()),
                 ..raw("EU")
             },
         );
@@ -718,7 +718,7 @@ mod tests {
             &request(
                 &c,
                 RawTenant {
-                    residency: Some(Residency::Strict),
+                    residency: Some(Residency::Strict.into()),
                     ..raw("US")
                 },
                 &["meeting_summary"],
@@ -778,7 +778,7 @@ mod tests {
         let c = catalog();
         let loosen = RawTenant {
             id: Some("lion-sg".into()),
-            residency: Some(Residency::None),
+            residency: Some(Residency::None.into()),
             region: Some("US".into()),
             ..RawTenant::default()
         };
@@ -788,7 +788,7 @@ mod tests {
         assert_eq!(resolved.ignored, ["region", "residency"]);
         let tighten = RawTenant {
             id: Some("globex-us".into()),
-            residency: Some(Residency::Strict),
+            residency: Some(Residency::Strict.into()),
             compliance: Some(vec!["hipaa".into()]),
             ..RawTenant::default()
         };

@@ -523,7 +523,7 @@ fn read_headers(headers: &HeaderMap, max_bytes: usize) -> Result<HeaderRequest, 
         feature,
     ] = std::array::from_fn(|i| get((request::ALL[i], &found[i])));
     let residency = residency.and_then(|value| {
-        let found = Residency::ALL.into_iter().find(|r| r.as_str() == value);
+        let found = Residency::from_id(&value);
         if found.is_none() {
             errors.push(FieldError::new(
                 format!("/headers/{}", request::TENANT_RESIDENCY),
@@ -575,7 +575,7 @@ fn read_headers(headers: &HeaderMap, max_bytes: usize) -> Result<HeaderRequest, 
             id,
             region,
             data_cluster,
-            residency,
+            residency: residency.map(Into::into),
             selected_mode,
             allowed_providers,
             denied_providers,

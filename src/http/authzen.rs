@@ -24,7 +24,9 @@ use super::front::RequestContext;
 use super::gateway::{GatewayAnswer, decide_for_gateway};
 use super::observe::{Endpoint, record_decision};
 use crate::catalog::FieldError;
-use crate::catalog::format::{RawTenant, Residency, object, objects, optional_object};
+use crate::catalog::format::{
+    RawTenant, Residency, ResidencyInput, object, objects, optional_object,
+};
 use crate::engine::{DecisionRequest, decide, resolve_tenant};
 use crate::wire::{ProblemBody, RouteDecisionBody};
 
@@ -594,7 +596,12 @@ fn tenant_of(
     // residency, the common allowed providers, every denied provider. The
     // engine then applies the tenant profile, which they may only tighten.
     if let Some(residency) = deployment.residency {
-        tenant.residency = Some(tenant.residency.map_or(residency, |r| r.max(residency)));
+        tenant.residency = Some(match tenant.residency {
+            Some(ResidencyInput::Known(own)) => own.max(residency).into(),
+            // Reported when the tenant is resolved.
+            Some(unknown @ ResidencyInput::Unknown(_)) => unknown,
+            None => residency.into(),
+        });
     }
     if let Some(mode) = deployment.selected_mode {
         match &tenant.selected_mode {

@@ -7,8 +7,8 @@ use utoipa::IntoParams;
 use super::AppState;
 use super::answer::json_answer;
 use super::error::Problem;
+use crate::catalog::FieldError;
 use crate::catalog::format::RawTenant;
-use crate::catalog::{FieldError, Residency};
 use crate::engine::{eligibility as grid, resolve_features, resolve_tenant};
 use crate::wire::{EligibilityBody, ModeEligibilityBody, ProblemBody};
 
@@ -91,15 +91,8 @@ pub async fn eligibility(
             )),
         }
     }
-    if let Some(value) = residency {
-        match Residency::ALL.into_iter().find(|r| r.as_str() == value) {
-            Some(r) => tenant.residency = Some(r),
-            None => errors.push(FieldError::new(
-                "/residency",
-                format!("unknown residency `{value}`; valid: `none`, `preferred`, `strict`, `trust_boundary`"),
-            )),
-        }
-    }
+    // An unknown residency is reported when the tenant is resolved.
+    tenant.residency = residency.as_deref().map(Into::into);
     let loaded = state.catalog();
     let catalog = &loaded.catalog;
     if tenant.region.is_none() {

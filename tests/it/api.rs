@@ -374,6 +374,54 @@ async fn unknown_fields_and_wrong_types_are_named() {
 }
 
 #[tokio::test]
+async fn every_bad_value_in_one_request_is_named() {
+    let app = spawn_app().await;
+    let request = json!({
+        "tenant": {
+            "region": "XX",
+            "data_cluster": "mars",
+            "residency": "lax",
+            "selected_mode": "max",
+            "allowed_providers": ["acme"],
+            "compliance": ["sox"]
+        },
+        "features": ["meeting_summary", "nope"]
+    });
+    let (status, body) = app.post("/v1/decisions", &request).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["detail"], "7 fields are invalid");
+    let errors: Vec<(&str, &str)> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["pointer"].as_str().unwrap(),
+                e["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let pointers: Vec<&str> = errors.iter().map(|(p, _)| *p).collect();
+    assert_eq!(
+        pointers,
+        [
+            "/tenant/region",
+            "/tenant/data_cluster",
+            "/tenant/selected_mode",
+            "/tenant/allowed_providers/0",
+            "/tenant/compliance/0",
+            "/tenant/residency",
+            "/features/1",
+        ]
+    );
+    assert_eq!(
+        errors[5].1,
+        "unknown residency `lax`; valid: `none`, `preferred`, `strict`, `trust_boundary`"
+    );
+    assert!(errors[0].1.contains("valid: `US`, `EU`"), "{}", errors[0].1);
+}
+
+#[tokio::test]
 async fn wrong_content_type_is_415_and_oversized_body_is_413() {
     let app = spawn_with(
         settings(&[("AIPDP_LIMITS__MAX_BODY_BYTES", "2048")]),

@@ -502,7 +502,9 @@ fn raw_tenant_by_names(raw: &RawCatalog, plan: &TenantPlan) -> RawTenant {
         id: profile,
         region,
         data_cluster: plan.cluster.map(|c| pick(&clusters, c)),
-        residency: plan.residency.map(|r| Residency::ALL[usize::from(r) % 4]),
+        residency: plan
+            .residency
+            .map(|r| Residency::ALL[usize::from(r) % 4].into()),
         selected_mode: plan.selected_mode.map(|m| pick(&modes, m)),
         allowed_providers: plan.allowed.map(|m| set(&providers, m)),
         denied_providers: plan.denied.map(|m| set(&providers, m)),
@@ -865,7 +867,11 @@ fn tighten(
     let t = &mut out.tenant;
     match *how {
         Tightening::Residency(level) => {
-            t.residency = Some(Residency::ALL[usize::from(level)].max(loose.residency));
+            t.residency = Some(
+                Residency::ALL[usize::from(level)]
+                    .max(loose.residency)
+                    .into(),
+            );
         }
         Tightening::Deny(p) => {
             let name = &names[usize::from(p) % names.len()];

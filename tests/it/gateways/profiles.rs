@@ -23,7 +23,7 @@ fn catalog_with_many_profiles() -> Catalog {
         RawTenant {
             id: Some(format!("tenant-{i:06}")),
             region: Some(region.into()),
-            residency: Some(residency),
+            residency: Some(residency.into()),
             ..RawTenant::default()
         }
     }));
