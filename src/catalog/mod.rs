@@ -149,6 +149,13 @@ impl Id {
     pub fn json(&self) -> &str {
         &self.json
     }
+
+    /// The id escaped for a JSON string: [`Id::json`] without its quotes.
+    pub fn json_escaped(&self) -> &str {
+        self.json
+            .get(1..self.json.len().saturating_sub(1))
+            .unwrap_or_default()
+    }
 }
 
 impl From<&str> for Id {

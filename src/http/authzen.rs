@@ -535,7 +535,8 @@ fn evaluate<'c>(
         ),
     )
     .map_err(subject_pointers)?;
-    let body = answer.body(catalog, state.next_decision_id().to_string());
+    let decision_id = state.next_decision_id();
+    let body = answer.body(catalog, decision_id.to_string());
     if let GatewayAnswer::Decided(decision) = &answer {
         record_decision(
             state,
@@ -543,7 +544,7 @@ fn evaluate<'c>(
             Endpoint::AuthZen,
             catalog,
             decision,
-            &body.decision_id,
+            &decision_id,
         );
     }
     Ok(EvaluationResponse {

@@ -18,8 +18,9 @@ use std::io::Write;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
+use crate::catalog::Id;
 use crate::config::LogFormat;
-use crate::wire::{escaped, json_number, json_string};
+use crate::wire::{DecisionId, escaped, json_number, json_string};
 
 /// How long a line may wait before it is written.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
@@ -27,16 +28,18 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
 /// Most bytes that may wait for the writer; lines beyond are dropped.
 pub const MAX_PENDING: usize = 4 << 20;
 
-/// One decision-log line's values.
+/// One decision-log line's values. The request and tenant ids may come
+/// from a client and are escaped; the rest are made by the service or
+/// rendered by the catalog, with nothing left to escape.
 #[derive(Debug, Clone, Copy)]
 pub struct Line<'a> {
-    pub decision_id: &'a str,
+    pub decision_id: &'a DecisionId,
     pub request_id: &'a str,
     pub tenant_id: &'a str,
-    pub endpoint: &'a str,
-    pub outcome: &'a str,
-    pub mode: &'a str,
-    pub catalog_version: &'a str,
+    pub endpoint: &'static str,
+    pub outcome: &'static str,
+    pub mode: Option<&'a Id>,
+    pub catalog_version: &'a Id,
     pub latency_us: u64,
 }
 
@@ -84,13 +87,14 @@ impl Clock {
 }
 static WRITER: OnceLock<()> = OnceLock::new();
 
-/// Appends a line; `features` and `reasons` are written comma-separated.
-/// Returns false when the line was dropped because the buffer is full.
+/// Appends a line; `features` (catalog ids) and `reasons` (reason codes)
+/// are written comma-separated. Returns false when the line was dropped
+/// because the buffer is full.
 pub fn write<'a>(
     format: LogFormat,
     line: &Line<'_>,
-    features: impl Iterator<Item = &'a str>,
-    reasons: impl Iterator<Item = &'a str>,
+    features: impl Iterator<Item = &'a Id>,
+    reasons: impl Iterator<Item = &'static str>,
 ) -> bool {
     WRITER.get_or_init(start_writer);
     let now = SystemTime::now();
@@ -147,29 +151,31 @@ fn json_line<'a>(
     clock: &mut Clock,
     now: SystemTime,
     line: &Line<'_>,
-    features: impl Iterator<Item = &'a str>,
-    reasons: impl Iterator<Item = &'a str>,
+    features: impl Iterator<Item = &'a Id>,
+    reasons: impl Iterator<Item = &'static str>,
 ) {
     out.extend_from_slice(b"{\"timestamp\":\"");
     clock.stamp(out, now);
-    out.extend_from_slice(b"\",\"level\":\"INFO\",\"fields\":{\"message\":\"decision\"");
-    let field = |out: &mut Vec<u8>, name: &str, value: &str| {
-        out.extend_from_slice(b",\"");
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b"\":");
-        json_string(out, value);
-    };
-    field(out, "decision_id", line.decision_id);
-    field(out, "request_id", line.request_id);
-    field(out, "tenant_id", line.tenant_id);
-    field(out, "endpoint", line.endpoint);
-    out.extend_from_slice(b",\"features\":");
-    json_joined(out, features);
-    field(out, "outcome", line.outcome);
-    field(out, "mode", line.mode);
-    out.extend_from_slice(b",\"reasons\":");
-    json_joined(out, reasons);
-    field(out, "catalog_version", line.catalog_version);
+    out.extend_from_slice(
+        b"\",\"level\":\"INFO\",\"fields\":{\"message\":\"decision\",\"decision_id\":\"",
+    );
+    out.extend_from_slice(line.decision_id.as_bytes());
+    out.extend_from_slice(b"\",\"request_id\":\"");
+    escaped(out, line.request_id);
+    out.extend_from_slice(b"\",\"tenant_id\":\"");
+    escaped(out, line.tenant_id);
+    out.extend_from_slice(b"\",\"endpoint\":\"");
+    out.extend_from_slice(line.endpoint.as_bytes());
+    out.extend_from_slice(b"\",\"features\":\"");
+    joined(out, features.map(Id::json_escaped));
+    out.extend_from_slice(b"\",\"outcome\":\"");
+    out.extend_from_slice(line.outcome.as_bytes());
+    out.extend_from_slice(b"\",\"mode\":");
+    out.extend_from_slice(line.mode.map_or("\"none\"", Id::json).as_bytes());
+    out.extend_from_slice(b",\"reasons\":\"");
+    joined(out, reasons);
+    out.extend_from_slice(b"\",\"catalog_version\":");
+    out.extend_from_slice(line.catalog_version.json().as_bytes());
     out.extend_from_slice(b",\"latency_us\":");
     json_number(out, line.latency_us);
     out.extend_from_slice(b"},\"target\":\"aipdp::decision\"}\n");
@@ -180,8 +186,8 @@ fn text_line<'a>(
     clock: &mut Clock,
     now: SystemTime,
     line: &Line<'_>,
-    features: impl Iterator<Item = &'a str>,
-    reasons: impl Iterator<Item = &'a str>,
+    features: impl Iterator<Item = &'a Id>,
+    reasons: impl Iterator<Item = &'static str>,
 ) {
     clock.stamp(out, now);
     out.extend_from_slice(b"  INFO aipdp::decision: decision decision_id=");
@@ -195,11 +201,11 @@ fn text_line<'a>(
     out.extend_from_slice(b" endpoint=");
     out.extend_from_slice(line.endpoint.as_bytes());
     out.extend_from_slice(b" features=");
-    joined(out, features);
+    joined(out, features.map(|f| &**f));
     out.extend_from_slice(b" outcome=");
     out.extend_from_slice(line.outcome.as_bytes());
     out.extend_from_slice(b" mode=");
-    out.extend_from_slice(line.mode.as_bytes());
+    out.extend_from_slice(line.mode.map_or("none", |m| m).as_bytes());
     out.extend_from_slice(b" reasons=");
     joined(out, reasons);
     out.extend_from_slice(b" catalog_version=");
@@ -209,29 +215,13 @@ fn text_line<'a>(
     out.push(b'\n');
 }
 
-fn json_joined<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a str>) {
-    out.push(b'"');
-    joined_with(out, items, escaped);
-    out.push(b'"');
-}
-
+/// `items` comma-separated, as they are.
 fn joined<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a str>) {
-    joined_with(out, items, |out, item| {
-        out.extend_from_slice(item.as_bytes())
-    });
-}
-
-/// `items` comma-separated, each written by `write`.
-fn joined_with<'a>(
-    out: &mut Vec<u8>,
-    items: impl Iterator<Item = &'a str>,
-    write: impl Fn(&mut Vec<u8>, &str),
-) {
     for (i, item) in items.enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write(out, item);
+        out.extend_from_slice(item.as_bytes());
     }
 }
 
@@ -286,6 +276,7 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::DecisionIds;
 
     fn at(seconds: u64, micros: u32) -> String {
         let mut out = Vec::new();
@@ -320,28 +311,45 @@ mod tests {
         assert_eq!(at(4_107_542_399, 999_999), "2100-02-28T23:59:59.999999Z");
     }
 
-    fn line() -> Line<'static> {
+    struct Values {
+        decision_id: DecisionId,
+        mode: Id,
+        version: Id,
+        features: [Id; 2],
+    }
+
+    fn values() -> Values {
+        Values {
+            decision_id: DecisionIds::new().next_id(),
+            mode: Id::from("zm_plus"),
+            version: Id::from("2026-11-01.1"),
+            features: [Id::from("meeting_summary"), Id::from("odd \"id\"")],
+        }
+    }
+
+    fn line(values: &Values) -> Line<'_> {
         Line {
-            decision_id: "d-1",
+            decision_id: &values.decision_id,
             request_id: "req \"7\"",
-            tenant_id: "acme-eu",
+            tenant_id: "acme\\eu",
             endpoint: "decisions",
             outcome: "partial",
-            mode: "zm_plus",
-            catalog_version: "2026-11-01.1",
+            mode: Some(&values.mode),
+            catalog_version: &values.version,
             latency_us: 276,
         }
     }
 
     #[test]
     fn json_lines_are_the_subscriber_shape_and_escape_client_values() {
+        let values = values();
         let mut out = Vec::new();
         json_line(
             &mut out,
             &mut Clock::new(),
             SystemTime::UNIX_EPOCH,
-            &line(),
-            ["meeting_summary", "web_search_answers"].into_iter(),
+            &line(&values),
+            values.features.iter(),
             ["default_mode", "feature_not_in_mode"].into_iter(),
         );
         let text = String::from_utf8(out).unwrap();
@@ -354,11 +362,11 @@ mod tests {
                 "level": "INFO",
                 "fields": {
                     "message": "decision",
-                    "decision_id": "d-1",
+                    "decision_id": values.decision_id.as_str(),
                     "request_id": "req \"7\"",
-                    "tenant_id": "acme-eu",
+                    "tenant_id": "acme\\eu",
                     "endpoint": "decisions",
-                    "features": "meeting_summary,web_search_answers",
+                    "features": "meeting_summary,odd \"id\"",
                     "outcome": "partial",
                     "mode": "zm_plus",
                     "reasons": "default_mode,feature_not_in_mode",
@@ -371,22 +379,57 @@ mod tests {
     }
 
     #[test]
-    fn text_lines_are_one_line_of_key_values() {
+    fn a_decision_without_a_mode_logs_none() {
+        let values = values();
+        let mut out = Vec::new();
+        let line = Line {
+            mode: None,
+            ..line(&values)
+        };
+        json_line(
+            &mut out,
+            &mut Clock::new(),
+            SystemTime::UNIX_EPOCH,
+            &line,
+            std::iter::empty(),
+            std::iter::empty(),
+        );
+        let parsed: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(parsed["fields"]["mode"], "none");
+        assert_eq!(parsed["fields"]["features"], "");
         let mut out = Vec::new();
         text_line(
             &mut out,
             &mut Clock::new(),
             SystemTime::UNIX_EPOCH,
-            &line(),
-            ["meeting_summary"].into_iter(),
+            &line,
+            std::iter::empty(),
+            std::iter::empty(),
+        );
+        assert!(String::from_utf8(out).unwrap().contains(" mode=none "));
+    }
+
+    #[test]
+    fn text_lines_are_one_line_of_key_values() {
+        let values = values();
+        let mut out = Vec::new();
+        text_line(
+            &mut out,
+            &mut Clock::new(),
+            SystemTime::UNIX_EPOCH,
+            &line(&values),
+            values.features[..1].iter(),
             std::iter::empty(),
         );
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "1970-01-01T00:00:00.000000Z  INFO aipdp::decision: decision decision_id=d-1 \
-             request_id=\"req \\\"7\\\"\" tenant_id=\"acme-eu\" endpoint=decisions \
-             features=meeting_summary outcome=partial mode=zm_plus reasons= \
-             catalog_version=2026-11-01.1 latency_us=276\n"
+            format!(
+                "1970-01-01T00:00:00.000000Z  INFO aipdp::decision: decision decision_id={} \
+                 request_id=\"req \\\"7\\\"\" tenant_id=\"acme\\\\eu\" endpoint=decisions \
+                 features=meeting_summary outcome=partial mode=zm_plus reasons= \
+                 catalog_version=2026-11-01.1 latency_us=276\n",
+                values.decision_id.as_str()
+            )
         );
     }
 }

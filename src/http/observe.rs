@@ -19,6 +19,7 @@ use super::front::RequestContext;
 use super::{AppState, decision_log};
 use crate::catalog::Catalog;
 use crate::engine::{Decision, Outcome};
+use crate::wire::DecisionId;
 
 /// The tracing target of decision-log lines.
 pub const DECISION_TARGET: &str = "aipdp::decision";
@@ -74,11 +75,13 @@ pub fn record_decision(
     endpoint: Endpoint,
     catalog: &Catalog,
     decision: &Decision<'_>,
-    decision_id: &str,
+    decision_id: &DecisionId,
 ) {
     let outcome = decision.outcome.as_str();
-    let mode = decision.mode.map_or("none", |m| &*catalog.mode(m).id);
-    state.metrics().decision(endpoint.as_str(), outcome, mode);
+    let mode = decision.mode.map(|m| &catalog.mode(m).id);
+    state
+        .metrics()
+        .decision(endpoint.as_str(), outcome, mode.map_or("none", |m| m));
 
     let log = &state.settings().log;
     if !log.decisions
@@ -103,7 +106,7 @@ pub fn record_decision(
     let features = decision
         .features
         .iter()
-        .map(|f| &*catalog.feature(f.feature).id);
+        .map(|f| &catalog.feature(f.feature).id);
     // Decision-level reasons, then each refused feature's reason.
     let reasons = decision
         .reasons
