@@ -23,7 +23,7 @@ use crate::config::LogFormat;
 use crate::wire::{DecisionId, escaped, json_number, json_string};
 
 /// How long a line may wait before it is written. Short enough that the
-/// two buffers stay small (about 200 KiB each at 20,000 decisions a
+/// two buffers stay small (about 200 KiB each at 50,000 decisions a
 /// second), long enough that the writes cost next to nothing (100 system
 /// calls a second).
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(10);
