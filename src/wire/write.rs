@@ -362,22 +362,24 @@ pub fn escaped(o: &mut Vec<u8>, value: &str) {
 fn needs_escape(bytes: &[u8]) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // Whether a byte of `word` is below `bound` (at most 0x80).
-    let any_below =
-        |word: u64, bound: u8| word.wrapping_sub(ONES * u64::from(bound)) & !word & HIGHS != 0;
-    let any_equal = |word: u64, byte: u8| any_below(word ^ (ONES * u64::from(byte)), 1);
-    let mut words = bytes.chunks_exact(8);
-    let special = words.by_ref().any(|chunk| {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
+    // Non-zero when a byte of `word` is below 0x20, a quote or a backslash.
+    let special = |word: [u8; 8]| {
         let word = u64::from_ne_bytes(word);
-        any_below(word, 0x20) || any_equal(word, b'"') || any_equal(word, b'\\')
-    });
-    special
-        || words
-            .remainder()
-            .iter()
-            .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+        // Non-zero when a byte of `w` is below `bound` (at most 0x80).
+        let below = |w: u64, bound: u8| w.wrapping_sub(ONES * u64::from(bound)) & !w;
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        (below(word, 0x20) | below(quote, 1) | below(backslash, 1)) & HIGHS
+    };
+    let Some(&last) = bytes.last_chunk::<8>() else {
+        return bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+    };
+    // Whole words, then the last eight bytes, which overlap them.
+    let (words, _) = bytes.as_chunks::<8>();
+    let found = words
+        .iter()
+        .fold(special(last), |found, &word| found | special(word));
+    found != 0
 }
 
 /// Appends what is written through it.
