@@ -37,6 +37,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub const ALL: [Outcome; 3] = [Outcome::Permit, Outcome::Partial, Outcome::Deny];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Permit => "permit",

@@ -237,7 +237,7 @@ pub fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -
                 state,
                 context,
                 Endpoint::Authz,
-                catalog,
+                &loaded,
                 decision,
                 &decision_id,
             );

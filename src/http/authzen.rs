@@ -17,12 +17,12 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::decisions::JsonProblems;
 use super::error::{Problem, ValidJson};
 use super::front::RequestContext;
 use super::gateway::{GatewayAnswer, decide_for_gateway};
 use super::observe::{Endpoint, record_decision};
+use super::{AppState, LoadedCatalog};
 use crate::catalog::FieldError;
 use crate::catalog::format::{
     RawTenant, Residency, ResidencyInput, object, objects, optional_object,
@@ -267,11 +267,10 @@ pub async fn evaluation(
     ValidJson(request): ValidJson<EvaluationRequest>,
 ) -> Result<Response, Problem> {
     let loaded = state.catalog();
-    let catalog = &loaded.catalog;
     let answer = evaluate(
         &state,
         &context,
-        catalog,
+        &loaded,
         &request.subject,
         &request.action,
         &request.resource,
@@ -298,7 +297,6 @@ pub async fn evaluations(
     ValidJson(request): ValidJson<EvaluationsRequest>,
 ) -> Result<Response, Problem> {
     let loaded = state.catalog();
-    let catalog = &loaded.catalog;
     let cache = loaded.cache_control();
     if request.evaluations.is_empty() {
         let missing =
@@ -318,7 +316,7 @@ pub async fn evaluations(
                     return Err(Problem::invalid(errors));
                 }
             };
-        let answer = evaluate(&state, &context, catalog, subject, action, resource, "")
+        let answer = evaluate(&state, &context, &loaded, subject, action, resource, "")
             .map_err(Problem::invalid)?;
         return Ok(([cache], Json(answer)).into_response());
     }
@@ -344,7 +342,7 @@ pub async fn evaluations(
         let action = item.action.as_ref().or(request.action.as_ref());
         let resource = item.resource.as_ref().or(request.resource.as_ref());
         let answer = match (subject, action, resource) {
-            (Some(s), Some(a), Some(r)) => evaluate(&state, &context, catalog, s, a, r, &prefix),
+            (Some(s), Some(a), Some(r)) => evaluate(&state, &context, &loaded, s, a, r, &prefix),
             (s, a, r) => Err([
                 s.is_none().then_some("subject"),
                 a.is_none().then_some("action"),
@@ -443,7 +441,7 @@ pub async fn search_action(
         &state,
         &context,
         Endpoint::AuthZen,
-        catalog,
+        &loaded,
         &decision,
         &decision_id,
     );
@@ -517,12 +515,13 @@ pub async fn configuration(
 fn evaluate<'c>(
     state: &AppState,
     context: &RequestContext,
-    catalog: &'c crate::catalog::Catalog,
+    loaded: &'c LoadedCatalog,
     subject: &Subject,
     action: &Action,
     resource: &Resource,
     prefix: &str,
 ) -> Result<EvaluationResponse<'c>, Vec<FieldError>> {
+    let catalog = &loaded.catalog;
     let raw = tenant_of(subject, resource, prefix)?;
     let answer = decide_for_gateway(
         catalog,
@@ -542,7 +541,7 @@ fn evaluate<'c>(
             state,
             context,
             Endpoint::AuthZen,
-            catalog,
+            loaded,
             decision,
             &decision_id,
         );

@@ -72,7 +72,7 @@ pub fn decision_answer(
         state,
         context,
         Endpoint::Decisions,
-        catalog,
+        &loaded,
         &decision,
         &decision_id,
     );
@@ -156,7 +156,7 @@ pub async fn decide_batch(
                         &state,
                         &context,
                         Endpoint::Batch,
-                        catalog,
+                        &loaded,
                         &decision,
                         &decision_id,
                     );
@@ -243,7 +243,7 @@ pub fn route_answer(
         state,
         context,
         Endpoint::Route,
-        catalog,
+        &loaded,
         &decision,
         &decision_id,
     );

@@ -6,19 +6,32 @@
 //! Handlers report a decision through [`super::observe::record_decision`],
 //! which lands here; the front door times every request.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::IntoResponse;
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
-    Opts, Registry, TextEncoder,
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
+use super::observe::Endpoint;
 use super::{AppState, LoadedCatalog};
+use crate::catalog::{Id, ModeId};
+use crate::engine::Outcome;
+
+/// Route templates whose usual answers (`GET` or `POST`, 200 or 403) are
+/// timed through a histogram resolved once, in [`Metrics::request_done`].
+const USUAL_ROUTES: [&str; 5] = [
+    "/v1/decisions",
+    "/v1/route",
+    "/v1/authz",
+    "/v1/authz/",
+    "/v1/authz/{*rest}",
+];
 
 /// The service's metrics. Cheap to update from any task.
 #[derive(Debug, Clone)]
@@ -34,6 +47,44 @@ pub struct Metrics {
     catalog_loaded: Gauge,
     reloads: IntCounterVec,
     reload_failing: IntGauge,
+    /// The latency histograms of [`USUAL_ROUTES`], by route, method (`POST`,
+    /// `GET`) and status (200, 403), each resolved on its first use:
+    /// `with_label_values` hashes the labels and takes a lock every time.
+    usual_durations: [OnceLock<Histogram>; USUAL_ROUTES.len() * 4],
+}
+
+/// The decision counters of one catalog, by endpoint, outcome and mode
+/// (or none), each resolved on its first use. They live with the catalog
+/// because the modes, and so the labels, are the catalog's.
+#[derive(Debug)]
+pub struct DecisionCounters {
+    modes: usize,
+    counters: Box<[OnceLock<IntCounter>]>,
+}
+
+impl DecisionCounters {
+    pub fn new(modes: usize) -> DecisionCounters {
+        let slots = Endpoint::ALL.len() * Outcome::ALL.len() * (modes + 1);
+        DecisionCounters {
+            modes,
+            counters: (0..slots).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    fn slot(
+        &self,
+        endpoint: Endpoint,
+        outcome: Outcome,
+        mode: Option<ModeId>,
+    ) -> Option<&OnceLock<IntCounter>> {
+        let mode = mode.map_or(0, |m| m.index() + 1);
+        if mode > self.modes {
+            return None;
+        }
+        let at =
+            ((endpoint as usize) * Outcome::ALL.len() + outcome as usize) * (self.modes + 1) + mode;
+        self.counters.get(at)
+    }
 }
 
 impl Metrics {
@@ -121,13 +172,28 @@ impl Metrics {
             catalog_loaded,
             reloads,
             reload_failing,
+            usual_durations: Default::default(),
         })
     }
 
-    pub fn decision(&self, endpoint: &str, outcome: &str, mode: &str) {
-        self.decisions
-            .with_label_values(&[endpoint, outcome, mode])
-            .inc();
+    /// Counts a decision made on the catalog whose counters are `counters`;
+    /// `mode` is the decided mode, with its id.
+    pub fn decision(
+        &self,
+        counters: &DecisionCounters,
+        endpoint: Endpoint,
+        outcome: Outcome,
+        mode: Option<(ModeId, &Id)>,
+    ) {
+        let resolve = || {
+            let mode = mode.map_or("none", |(_, id)| id);
+            self.decisions
+                .with_label_values(&[endpoint.as_str(), outcome.as_str(), mode])
+        };
+        match counters.slot(endpoint, outcome, mode.map(|(m, _)| m)) {
+            Some(slot) => slot.get_or_init(resolve).inc(),
+            None => resolve().inc(),
+        }
     }
 
     /// Marks `loaded` as the catalog in force.
@@ -206,9 +272,35 @@ impl RouteTemplates {
 impl Metrics {
     /// Times a request into the latency histogram.
     pub fn request_done(&self, route: &str, method: &Method, status: StatusCode, started: Instant) {
-        self.request_duration
-            .with_label_values(&[route, method.as_str(), status.as_str()])
-            .observe(started.elapsed().as_secs_f64());
+        let seconds = started.elapsed().as_secs_f64();
+        let resolve = || {
+            self.request_duration
+                .with_label_values(&[route, method.as_str(), status.as_str()])
+        };
+        match self.usual_duration(route, method, status) {
+            Some(slot) => slot.get_or_init(resolve).observe(seconds),
+            None => resolve().observe(seconds),
+        }
+    }
+
+    fn usual_duration(
+        &self,
+        route: &str,
+        method: &Method,
+        status: StatusCode,
+    ) -> Option<&OnceLock<Histogram>> {
+        let method = match *method {
+            Method::POST => 0,
+            Method::GET => 1,
+            _ => return None,
+        };
+        let status = match status {
+            StatusCode::OK => 0,
+            StatusCode::FORBIDDEN => 1,
+            _ => return None,
+        };
+        let route = USUAL_ROUTES.iter().position(|usual| *usual == route)?;
+        self.usual_durations.get((route * 2 + method) * 2 + status)
     }
 }
 

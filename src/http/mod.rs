@@ -65,6 +65,7 @@ pub struct LoadedCatalog {
     cache_control: HeaderValue,
     /// The authoriser's answer headers that depend on the catalog alone.
     gateway_heads: authz::Heads,
+    decision_counters: metrics::DecisionCounters,
 }
 
 impl LoadedCatalog {
@@ -81,6 +82,11 @@ impl LoadedCatalog {
         &self.gateway_heads
     }
 
+    /// The counters of decisions made on this catalog.
+    pub fn decision_counters(&self) -> &metrics::DecisionCounters {
+        &self.decision_counters
+    }
+
     pub fn new(catalog: Catalog, source: impl Into<String>) -> LoadedCatalog {
         let etag = format!("\"{}-{}\"", catalog.version, &catalog.digest[..16]);
         let cache_control =
@@ -89,6 +95,7 @@ impl LoadedCatalog {
         let gateway_heads = authz::Heads::new(&catalog, &cache_control);
         LoadedCatalog {
             gateway_heads,
+            decision_counters: metrics::DecisionCounters::new(catalog.modes.len()),
             catalog,
             cache_control,
             source: source.into(),
@@ -171,8 +178,8 @@ impl AppState {
     }
 
     /// The catalog in force. A request keeps the snapshot it started with.
-    pub fn catalog(&self) -> Arc<LoadedCatalog> {
-        self.inner.catalog.load_full()
+    pub fn catalog(&self) -> arc_swap::Guard<Arc<LoadedCatalog>> {
+        self.inner.catalog.load()
     }
 
     /// Puts a new, already validated catalog in force.

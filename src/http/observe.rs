@@ -16,8 +16,7 @@ use axum::http::HeaderValue;
 use axum::http::request::Parts;
 
 use super::front::RequestContext;
-use super::{AppState, decision_log};
-use crate::catalog::Catalog;
+use super::{AppState, LoadedCatalog, decision_log};
 use crate::engine::{Decision, Outcome};
 use crate::wire::DecisionId;
 
@@ -55,6 +54,14 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    pub const ALL: [Endpoint; 5] = [
+        Endpoint::Decisions,
+        Endpoint::Batch,
+        Endpoint::Route,
+        Endpoint::Authz,
+        Endpoint::AuthZen,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Endpoint::Decisions => "decisions",
@@ -73,15 +80,19 @@ pub fn record_decision(
     state: &AppState,
     context: &RequestContext,
     endpoint: Endpoint,
-    catalog: &Catalog,
+    loaded: &LoadedCatalog,
     decision: &Decision<'_>,
     decision_id: &DecisionId,
 ) {
+    let catalog = &loaded.catalog;
     let outcome = decision.outcome.as_str();
     let mode = decision.mode.map(|m| &catalog.mode(m).id);
-    state
-        .metrics()
-        .decision(endpoint.as_str(), outcome, mode.map_or("none", |m| m));
+    state.metrics().decision(
+        loaded.decision_counters(),
+        endpoint,
+        decision.outcome,
+        decision.mode.zip(mode),
+    );
 
     let log = &state.settings().log;
     if !log.decisions

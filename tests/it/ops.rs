@@ -333,8 +333,47 @@ async fn metrics_are_named_and_move() {
     assert_eq!(sample(&app, authz).await, 2.0);
     let unmatched = "aipdp_http_request_duration_seconds_count{method=\"GET\",route=\"unmatched\",status=\"404\"}";
     assert_eq!(sample(&app, unmatched).await, 2.0);
+    // The authoriser's usual answers: allowed (200) and denied (403).
+    for (region, feature) in [
+        ("EU", "meeting_summary"),
+        ("EU", "meeting_summary"),
+        ("SG", "custom_ai_companion"),
+    ] {
+        app.client
+            .post(app.url("/v1/authz/v1/chat/completions"))
+            .header("x-tenant-region", region)
+            .header("x-ai-feature", feature)
+            .send()
+            .await
+            .unwrap();
+    }
+    let allowed = "aipdp_http_request_duration_seconds_count{method=\"POST\",route=\"/v1/authz/{*rest}\",status=\"200\"}";
+    assert_eq!(sample(&app, allowed).await, 2.0);
+    let denied = "aipdp_http_request_duration_seconds_count{method=\"POST\",route=\"/v1/authz/{*rest}\",status=\"403\"}";
+    assert_eq!(sample(&app, denied).await, 1.0);
+    let authz_denies = "aipdp_decisions_total{endpoint=\"authz\",mode=\"zmo\",outcome=\"deny\"}";
+    assert_eq!(sample(&app, authz_denies).await, 1.0);
     // The scrape being served is not counted as in flight.
     assert_eq!(sample(&app, "aipdp_http_requests_in_flight").await, 0.0);
+}
+
+#[tokio::test]
+async fn decisions_are_counted_under_the_mode_ids_of_the_catalog_in_force() {
+    let app = spawn_app().await;
+    let request = json!({"tenant": {"region": "EU"}, "features": ["meeting_summary"]});
+    app.decide(request.clone()).await;
+    let renamed = Catalog::from_toml(&BUILTIN_SOURCE.replace("zm_plus", "zm_bedrock")).unwrap();
+    app.state
+        .swap_catalog(LoadedCatalog::new(renamed, "renamed"));
+    assert_eq!(app.decide(request.clone()).await["mode"], "zm_bedrock");
+    app.decide(request).await;
+    let permits = |mode: &str| {
+        format!(
+            "aipdp_decisions_total{{endpoint=\"decisions\",mode=\"{mode}\",outcome=\"permit\"}}"
+        )
+    };
+    assert_eq!(sample(&app, &permits("zm_plus")).await, 1.0);
+    assert_eq!(sample(&app, &permits("zm_bedrock")).await, 2.0);
 }
 
 #[tokio::test]
