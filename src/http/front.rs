@@ -156,7 +156,9 @@ where
                 Some(hot) => Either::Left(hot.answer(&state, &context, request)),
                 None => Either::Right(Box::pin(routed(next, context.clone(), request))),
             };
-            let answered = tokio::time::timeout(limit, answering)
+            // The deadline counts from the request's arrival.
+            let deadline = tokio::time::Instant::from_std(context.started) + limit;
+            let answered = tokio::time::timeout_at(deadline, answering)
                 .instrument(span)
                 .await;
             let response =
