@@ -93,6 +93,25 @@ impl TenantFields {
     }
 }
 
+impl ResidencyInput {
+    /// The residency, or an error at `pointer` listing the valid ones.
+    ///
+    /// # Errors
+    /// When the value is not one of the four residencies.
+    pub fn known(&self, pointer: &str) -> Result<Residency, FieldError> {
+        match self {
+            ResidencyInput::Known(residency) => Ok(*residency),
+            ResidencyInput::Unknown(value) => Err(FieldError::new(
+                pointer,
+                format!(
+                    "unknown residency `{value}`; valid: {}",
+                    list_ids(Residency::ALL.iter().map(|r| r.as_str()))
+                ),
+            )),
+        }
+    }
+}
+
 impl Catalog {
     /// Resolves every id of a tenant object, collecting an error per bad
     /// field (pointers start with `pointer`, such as `/tenant`).
@@ -208,20 +227,12 @@ impl Catalog {
             &|s| self.add_on_id(s).map(|a| a.0),
             &|| list_ids(self.add_ons.iter().map(|a| &*a.id)),
         );
-        let residency = match &raw.residency {
-            None => None,
-            Some(ResidencyInput::Known(residency)) => Some(*residency),
-            Some(ResidencyInput::Unknown(value)) => {
-                errors.push(FieldError::new(
-                    format!("{pointer}/residency"),
-                    format!(
-                        "unknown residency `{value}`; valid: {}",
-                        list_ids(Residency::ALL.iter().map(|r| r.as_str()))
-                    ),
-                ));
-                None
-            }
-        };
+        let residency = raw.residency.as_ref().and_then(|residency| {
+            residency
+                .known(&format!("{pointer}/residency"))
+                .map_err(|error| errors.push(error))
+                .ok()
+        });
         if let Some(id) = &raw.id
             && (id.is_empty() || id.len() > 256)
         {

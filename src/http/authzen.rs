@@ -320,6 +320,10 @@ pub async fn evaluations(
             .map_err(Problem::invalid)?;
         return Ok(([cache], Json(answer)).into_response());
     }
+    let bad_residencies = unknown_residencies(&request);
+    if !bad_residencies.is_empty() {
+        return Err(Problem::invalid(bad_residencies));
+    }
     let max = state.settings().limits.max_batch;
     if request.evaluations.len() > max {
         return Err(Problem::invalid(vec![FieldError::new(
@@ -508,6 +512,28 @@ pub async fn configuration(
         policy_decision_point: base,
     };
     Ok(([state.catalog().cache_control()], Json(body)).into_response())
+}
+
+/// Residencies outside the four values, in the top-level subject and in
+/// each evaluation's. The schema forbids them, so they fail the whole
+/// request, as any other value the schema forbids does, where an id the
+/// catalog does not know fails its own evaluation only.
+fn unknown_residencies(request: &EvaluationsRequest) -> Vec<FieldError> {
+    let subjects = std::iter::once((String::new(), request.subject.as_ref())).chain(
+        request
+            .evaluations
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (format!("/evaluations/{i}"), item.subject.as_ref())),
+    );
+    subjects
+        .filter_map(|(prefix, subject)| {
+            let residency = subject?.properties.as_ref()?.residency.as_ref()?;
+            residency
+                .known(&format!("{prefix}/subject/properties/residency"))
+                .err()
+        })
+        .collect()
 }
 
 /// One evaluation: the gateway decision for the subject's tenant and the

@@ -213,6 +213,49 @@ async fn evaluations_honour_the_semantic() {
         "/evaluations/0/subject"
     );
 
+    // A residency outside the four values is refused with the request,
+    // as the schema says; an unknown region fails its own item only.
+    let (status, body) = app
+        .post(
+            "/access/v1/evaluations",
+            &json!({
+                "action": {"name": "meeting_summary"},
+                "resource": resource(),
+                "evaluations": [
+                    {"subject": {"type": "tenant", "id": "t1", "properties": {"region": "MARS"}}},
+                    {"subject": {"type": "tenant", "id": "t2", "properties": {"region": "EU", "residency": "lax"}}}
+                ]
+            }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["errors"],
+        json!([{
+            "pointer": "/evaluations/1/subject/properties/residency",
+            "message": "unknown residency `lax`; valid: `none`, `preferred`, `strict`, `trust_boundary`"
+        }])
+    );
+    let (status, body) = app
+        .post(
+            "/access/v1/evaluations",
+            &json!({
+                "action": {"name": "meeting_summary"},
+                "resource": resource(),
+                "evaluations": [
+                    {"subject": {"type": "tenant", "id": "t1", "properties": {"region": "MARS"}}},
+                    {"subject": {"type": "tenant", "id": "t2", "properties": {"region": "EU", "residency": "strict"}}}
+                ]
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["evaluations"][0]["context"]["error"]["errors"][0]["pointer"],
+        "/evaluations/0/subject/properties/region"
+    );
+    assert_eq!(body["evaluations"][1]["decision"], true);
+
     let small = spawn_with(
         settings(&[("AIPDP_LIMITS__MAX_BATCH", "2")]),
         aipdp::catalog::BUILTIN_SOURCE,
