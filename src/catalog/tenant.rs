@@ -94,15 +94,15 @@ impl TenantFields {
 }
 
 impl ResidencyInput {
-    /// The residency, or an error at `pointer` listing the valid ones.
+    /// The residency, or an error at `pointer()` listing the valid ones.
     ///
     /// # Errors
     /// When the value is not one of the four residencies.
-    pub fn known(&self, pointer: &str) -> Result<Residency, FieldError> {
+    pub fn known(&self, pointer: impl FnOnce() -> String) -> Result<Residency, FieldError> {
         match self {
             ResidencyInput::Known(residency) => Ok(*residency),
             ResidencyInput::Unknown(value) => Err(FieldError::new(
-                pointer,
+                pointer(),
                 format!(
                     "unknown residency `{value}`; valid: {}",
                     list_ids(Residency::ALL.iter().map(|r| r.as_str()))
@@ -229,7 +229,7 @@ impl Catalog {
         );
         let residency = raw.residency.as_ref().and_then(|residency| {
             residency
-                .known(&format!("{pointer}/residency"))
+                .known(|| format!("{pointer}/residency"))
                 .map_err(|error| errors.push(error))
                 .ok()
         });

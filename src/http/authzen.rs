@@ -530,7 +530,7 @@ fn unknown_residencies(request: &EvaluationsRequest) -> Vec<FieldError> {
         .filter_map(|(prefix, subject)| {
             let residency = subject?.properties.as_ref()?.residency.as_ref()?;
             residency
-                .known(&format!("{prefix}/subject/properties/residency"))
+                .known(|| format!("{prefix}/subject/properties/residency"))
                 .err()
         })
         .collect()
