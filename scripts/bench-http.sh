@@ -10,7 +10,13 @@
 # from its npm package, answering the same decision as a resource policy
 # (benches/cerbos) over its POST /api/check/resources.
 #
-# Environment: ROUNDS (3), DURATION seconds per run (5), CONNECTIONS ("8 64"),
+# Each round runs every server once, back to back (the order alternating
+# from round to round), and a ratio is taken per round: the targets are
+# judged on the median of those paired ratios, which cancel the drift of
+# this shared machine that moves both servers alike within a round; the
+# ratio of the medians is printed beside it.
+#
+# Environment: ROUNDS (5), DURATION seconds per run (3), CONNECTIONS ("8 64"),
 # OUT (file for the report, also printed), CERBOS (1; 0 leaves Cerbos out),
 # CERBOS_LOG_LEVEL (info, Cerbos's default), AIPDP_BIN and FLOOR_BIN (use
 # these binaries instead of building them). Bounded: about 8 minutes with the
@@ -20,8 +26,8 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-ROUNDS=${ROUNDS:-3}
-DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-3}
 CONNECTIONS=${CONNECTIONS:-"8 64"}
 OUT=${OUT:-target/bench-http.md}
 CERBOS=${CERBOS:-1}
@@ -292,14 +298,20 @@ report=$(python3 - "$results" "$work/memory.tsv" <<EOF
 import collections, statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 by = collections.defaultdict(list)
-for placement, name, conns, server, _round, rps, cpu, p50, p99 in rows:
+rounds = collections.defaultdict(dict)
+for placement, name, conns, server, round_, rps, cpu, p50, p99 in rows:
     by[(placement, name, int(conns), server)].append((float(rps), float(cpu), float(p50), float(p99)))
+    rounds[(placement, name, int(conns), server)][round_] = (float(rps), float(cpu))
 def col(runs, i):
     values = [r[i] for r in runs]
     return statistics.median(values), min(values), max(values)
 def fmt(v, digits):
     m, lo, hi = v
     return f"{m:.{digits}f} ({lo:.{digits}f}-{hi:.{digits}f})"
+def paired(ours, theirs, i):
+    """The ratio of each round, ours over theirs: median and range."""
+    values = [ours[r][i] / theirs[r][i] for r in ours if r in theirs]
+    return statistics.median(values), min(values), max(values)
 print("| endpoint | placement | conns | server | req/s | CPU us/req | p50 ms | p99 ms |")
 print("|---|---|---|---|---|---|---|---|")
 ratios = []
@@ -308,14 +320,19 @@ for key in sorted(by, key=lambda k: (k[1], k[0], k[2], k[3])):
     runs = by[key]
     print(f"| {name} | {placement} | {conns} | {server} | {fmt(col(runs,0),0)} | {fmt(col(runs,1),2)} | {fmt(col(runs,2),3)} | {fmt(col(runs,3),3)} |")
     if server == "aipdp":
-        floor = by[(placement, name, conns, "floor")]
+        floor_key = (placement, name, conns, "floor")
+        floor = by[floor_key]
         ratios.append((name, placement, conns,
+                       paired(rounds[key], rounds[floor_key], 0),
+                       paired(rounds[key], rounds[floor_key], 1),
                        col(runs,0)[0] / col(floor,0)[0], col(runs,1)[0] / col(floor,1)[0]))
 print()
-print("| endpoint | placement | conns | throughput aipdp/floor (target >= 0.90) | CPU per request aipdp/floor (target <= 1.15) |")
-print("|---|---|---|---|---|")
-for name, placement, conns, t, c in ratios:
-    print(f"| {name} | {placement} | {conns} | {t:.3f} {'met' if t >= 0.9 else 'NOT met'} | {c:.3f} {'met' if c <= 1.15 else 'NOT met'} |")
+print("Ratios aipdp/floor: the median of the rounds' ratios (range), judged against the targets; then the ratio of the medians above.")
+print()
+print("| endpoint | placement | conns | throughput (target >= 0.90) | CPU per request (target <= 1.15) | throughput, ratio of medians | CPU, ratio of medians |")
+print("|---|---|---|---|---|---|---|")
+for name, placement, conns, t, c, tm, cm in ratios:
+    print(f"| {name} | {placement} | {conns} | {fmt(t,3)} {'met' if t[0] >= 0.9 else 'NOT met'} | {fmt(c,3)} {'met' if c[0] <= 1.15 else 'NOT met'} | {tm:.3f} | {cm:.3f} |")
 cerbos = sorted((k for k in by if k[3] == "cerbos"), key=lambda k: (k[1], k[0], k[2]))
 if cerbos:
     print()
@@ -345,7 +362,7 @@ EOF
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//');" \
     "load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)."
-  echo "wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), ${ROUNDS} alternating rounds of ${DURATION}s per row (median and range)," \
+  echo "wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), ${ROUNDS} rounds of ${DURATION}s per row, alternating order (median and range)," \
     "load phase ${load_seconds}s. pinned: server on core 0, wrk -t1 on core 1; unpinned: no affinity, wrk -t2."
   if [ "$CERBOS" != 0 ]; then
     echo "cerbos: Cerbos $CERBOS_VERSION ($cerbos_pkg), policy benches/cerbos/policies, log level $CERBOS_LOG_LEVEL, audit off;" \
