@@ -215,18 +215,18 @@ async fn evaluations_honour_the_semantic() {
 
     // A residency outside the four values is refused with the request,
     // as the schema says; an unknown region fails its own item only.
+    let two_tenants = |residency: &str| {
+        json!({
+            "action": {"name": "meeting_summary"},
+            "resource": resource(),
+            "evaluations": [
+                {"subject": {"type": "tenant", "id": "t1", "properties": {"region": "MARS"}}},
+                {"subject": {"type": "tenant", "id": "t2", "properties": {"region": "EU", "residency": residency}}}
+            ]
+        })
+    };
     let (status, body) = app
-        .post(
-            "/access/v1/evaluations",
-            &json!({
-                "action": {"name": "meeting_summary"},
-                "resource": resource(),
-                "evaluations": [
-                    {"subject": {"type": "tenant", "id": "t1", "properties": {"region": "MARS"}}},
-                    {"subject": {"type": "tenant", "id": "t2", "properties": {"region": "EU", "residency": "lax"}}}
-                ]
-            }),
-        )
+        .post("/access/v1/evaluations", &two_tenants("lax"))
         .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(
@@ -237,17 +237,7 @@ async fn evaluations_honour_the_semantic() {
         }])
     );
     let (status, body) = app
-        .post(
-            "/access/v1/evaluations",
-            &json!({
-                "action": {"name": "meeting_summary"},
-                "resource": resource(),
-                "evaluations": [
-                    {"subject": {"type": "tenant", "id": "t1", "properties": {"region": "MARS"}}},
-                    {"subject": {"type": "tenant", "id": "t2", "properties": {"region": "EU", "residency": "strict"}}}
-                ]
-            }),
-        )
+        .post("/access/v1/evaluations", &two_tenants("strict"))
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
