@@ -519,19 +519,21 @@ pub async fn configuration(
 /// request, as any other value the schema forbids does, where an id the
 /// catalog does not know fails its own evaluation only.
 fn unknown_residencies(request: &EvaluationsRequest) -> Vec<FieldError> {
-    let subjects = std::iter::once((String::new(), request.subject.as_ref())).chain(
+    let subjects = std::iter::once((None, request.subject.as_ref())).chain(
         request
             .evaluations
             .iter()
             .enumerate()
-            .map(|(i, item)| (format!("/evaluations/{i}"), item.subject.as_ref())),
+            .map(|(i, item)| (Some(i), item.subject.as_ref())),
     );
     subjects
-        .filter_map(|(prefix, subject)| {
+        .filter_map(|(item, subject)| {
             let residency = subject?.properties.as_ref()?.residency.as_ref()?;
-            residency
-                .known(|| format!("{prefix}/subject/properties/residency"))
-                .err()
+            let pointer = || match item {
+                None => "/subject/properties/residency".to_owned(),
+                Some(i) => format!("/evaluations/{i}/subject/properties/residency"),
+            };
+            residency.known(pointer).err()
         })
         .collect()
 }

@@ -237,6 +237,22 @@ async fn evaluations_honour_the_semantic() {
         }])
     );
     let (status, body) = app
+        .post(
+            "/access/v1/evaluations",
+            &json!({
+                "subject": {"type": "tenant", "id": "t3", "properties": {"region": "EU", "residency": "lax"}},
+                "action": {"name": "meeting_summary"},
+                "resource": resource(),
+                "evaluations": [{}]
+            }),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["errors"][0]["pointer"],
+        "/subject/properties/residency"
+    );
+    let (status, body) = app
         .post("/access/v1/evaluations", &two_tenants("strict"))
         .await;
     assert_eq!(status, 200, "{body}");
