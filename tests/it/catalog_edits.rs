@@ -113,6 +113,15 @@ fn broken_catalogs_are_refused_naming_the_entry() {
             vec!["tenants[acme-eu]", "sox"],
         ),
         (
+            edited("residency = \"strict\"", "residency = \"lax\""),
+            vec![
+                "tenants[acme-eu]",
+                "residency",
+                "unknown residency `lax`",
+                "trust_boundary",
+            ],
+        ),
+        (
             edited("ttl_seconds = 300", "ttl_seconds = \"soon\""),
             vec!["ttl_seconds", "line"],
         ),
