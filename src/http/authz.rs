@@ -18,8 +18,8 @@ use super::error::Problem;
 use super::front::RequestContext;
 use super::gateway::{GatewayAnswer, decide_for_gateway, etag};
 use super::observe::{Endpoint, record_decision};
-use crate::catalog::format::{RawTenant, Residency};
-use crate::catalog::{Catalog, FieldError, Route, list_ids};
+use crate::catalog::format::{RawTenant, ResidencyInput};
+use crate::catalog::{Catalog, FieldError, Route};
 use crate::wire::{ProblemBody, RouteDecisionBody, route_json};
 
 /// Request headers read by the authoriser.
@@ -523,17 +523,10 @@ fn read_headers(headers: &HeaderMap, max_bytes: usize) -> Result<HeaderRequest, 
         feature,
     ] = std::array::from_fn(|i| get((request::ALL[i], &found[i])));
     let residency = residency.and_then(|value| {
-        let found = Residency::from_id(&value);
-        if found.is_none() {
-            errors.push(FieldError::new(
-                format!("/headers/{}", request::TENANT_RESIDENCY),
-                format!(
-                    "unknown residency `{value}`; valid: {}",
-                    list_ids(Residency::ALL.iter().map(|r| r.as_str()))
-                ),
-            ));
-        }
-        found
+        ResidencyInput::from(value.as_str())
+            .known(|| format!("/headers/{}", request::TENANT_RESIDENCY))
+            .map_err(|error| errors.push(error))
+            .ok()
     });
     let mut list = |name: &'static str, value: Option<String>| {
         let value = value?;
