@@ -16,7 +16,7 @@ use super::AppState;
 use super::answer::{FAILED_TO_ANSWER, serialised};
 use super::error::Problem;
 use super::front::RequestContext;
-use super::gateway::{GatewayAnswer, decide_for_gateway, etag};
+use super::gateway::{GatewayAnswer, UnknownTenants, decide_for_gateway, etag};
 use super::observe::{Endpoint, record_decision};
 use crate::catalog::format::{RawTenant, ResidencyInput};
 use crate::catalog::{Catalog, FieldError, Route};
@@ -106,8 +106,8 @@ pub enum AuthzResponses<'a> {
     #[response(status = 200)]
     Allowed(#[to_schema] RouteDecisionBody<'a>),
     /// Denied, with the stable reason code in `x-ai-deny-reason`
-    /// (`unknown_tenant` for a tenant id that names no profile) and
-    /// `x-decision-id`.
+    /// (`unknown_tenant` for a tenant id that names no profile, when
+    /// `authz.require_known_tenant` is set) and `x-decision-id`.
     #[response(status = 403)]
     Denied(#[to_schema] RouteDecisionBody<'a>),
     /// Missing or invalid headers (403 instead when `authz.invalid_status`
@@ -123,8 +123,11 @@ pub enum AuthzResponses<'a> {
 /// `x-tenant-allowed-providers`, `x-tenant-denied-providers`,
 /// `x-tenant-compliance` and `x-tenant-add-ons` (lists are comma-separated), and the feature from
 /// `x-ai-feature`. A tenant id that names a catalog profile starts from the
-/// profile, which headers may only tighten; an id that names none is refused
-/// (`unknown_tenant`) unless a region is sent too.
+/// profile, which headers may only tighten; an id that names none is an
+/// ad-hoc tenant, which needs `x-tenant-region` (400 without it), or is
+/// refused (`unknown_tenant`) when `authz.require_known_tenant` is set.
+/// Every method is answered alike, extension methods such as `PURGE`
+/// included (the document lists the usual ones); `HEAD` without a body.
 #[utoipa::path(
     method(get, post, put, delete, patch, head, options),
     path = "/v1/authz",
@@ -222,7 +225,7 @@ pub fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -
         catalog,
         &request.tenant,
         &request.feature,
-        settings.require_known_tenant,
+        UnknownTenants::with_setting(settings.require_known_tenant, UnknownTenants::AdHoc),
         ("/headers", request::FEATURE_POINTER),
     ) {
         Ok(answer) => answer,

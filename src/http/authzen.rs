@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 use super::decisions::JsonProblems;
 use super::error::{Problem, ValidJson};
 use super::front::RequestContext;
-use super::gateway::{GatewayAnswer, decide_for_gateway};
+use super::gateway::{GatewayAnswer, UnknownTenants, decide_for_gateway};
 use super::observe::{Endpoint, record_decision};
 use super::{AppState, LoadedCatalog};
 use crate::catalog::FieldError;
@@ -555,7 +555,10 @@ fn evaluate<'c>(
         catalog,
         &raw,
         &action.name,
-        state.settings().authz.require_known_tenant,
+        UnknownTenants::with_setting(
+            state.settings().authz.require_known_tenant,
+            UnknownTenants::RefusedWithoutRegion,
+        ),
         (
             &format!("{prefix}/subject/properties"),
             &format!("{prefix}/action/name"),

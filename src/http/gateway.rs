@@ -39,12 +39,35 @@ pub enum GatewayAnswer<'c> {
     UnknownTenant { id: String, feature: &'c str },
 }
 
-/// Resolves the tenant and the feature, then decides.
-///
-/// A tenant id that names no profile is refused (never decided from
-/// defaults) when the request carries no region, or whenever
-/// `require_known_tenant` is set; with a region it is decided as an ad-hoc
-/// tenant, as `POST /v1/decisions` does.
+/// What a gateway endpoint does with a tenant id that names no profile.
+/// Such a tenant is never decided from defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownTenants {
+    /// Refused (`unknown_tenant`), region or not: the setting
+    /// `authz.require_known_tenant`.
+    Refused,
+    /// Refused without a region; with one, decided as an ad-hoc tenant
+    /// (AuthZEN, whose answers are decisions).
+    RefusedWithoutRegion,
+    /// Decided as an ad-hoc tenant, as `POST /v1/decisions` does: without
+    /// a region that is a client error, the region being required
+    /// (`/v1/authz`).
+    AdHoc,
+}
+
+impl UnknownTenants {
+    /// The rule under `authz.require_known_tenant`, else `otherwise`.
+    pub fn with_setting(require_known_tenant: bool, otherwise: UnknownTenants) -> UnknownTenants {
+        if require_known_tenant {
+            UnknownTenants::Refused
+        } else {
+            otherwise
+        }
+    }
+}
+
+/// Resolves the tenant and the feature, then decides; a tenant id that
+/// names no profile is handled by `unknown`.
 ///
 /// # Errors
 /// One [`FieldError`] per bad field, with pointers below `tenant_pointer`
@@ -53,12 +76,17 @@ pub fn decide_for_gateway<'c>(
     catalog: &'c Catalog,
     raw: &RawTenant,
     feature: &str,
-    require_known_tenant: bool,
+    unknown: UnknownTenants,
     (tenant_pointer, feature_pointer): (&str, &str),
 ) -> Result<GatewayAnswer<'c>, Vec<FieldError>> {
-    if let Some(id) = raw.id.as_deref()
+    let refused = match unknown {
+        UnknownTenants::Refused => true,
+        UnknownTenants::RefusedWithoutRegion => raw.region.is_none(),
+        UnknownTenants::AdHoc => false,
+    };
+    if refused
+        && let Some(id) = raw.id.as_deref()
         && catalog.tenant_profile(id).is_none()
-        && (raw.region.is_none() || require_known_tenant)
     {
         // Still report a bad feature or a malformed field first: a typo is
         // a client error, not a refusal.

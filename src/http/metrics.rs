@@ -332,7 +332,7 @@ impl Metrics {
         let seconds = started.elapsed().as_secs_f64();
         let resolve = || {
             self.request_duration
-                .with_label_values(&[route, method.as_str(), status.as_str()])
+                .with_label_values(&[route, method_label(method), status.as_str()])
         };
         match self.usual_duration(route, method, status) {
             Some(slot) => slot.get_or_init(resolve).observe(seconds),
@@ -358,6 +358,24 @@ impl Metrics {
         };
         let route = USUAL_ROUTES.iter().position(|usual| *usual == route)?;
         self.usual_durations.get((route * 2 + method) * 2 + status)
+    }
+}
+
+/// A request method as a label value: the methods of RFC 9110 and
+/// `PATCH` by name, any other (extension methods, which a client may make
+/// up freely) as `other`, so that clients cannot add series without end.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::CONNECT => "CONNECT",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::PATCH => "PATCH",
+        _ => "other",
     }
 }
 

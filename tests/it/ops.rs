@@ -353,6 +353,32 @@ async fn metrics_are_named_and_move() {
     assert_eq!(sample(&app, denied).await, 1.0);
     let authz_denies = "aipdp_decisions_total{endpoint=\"authz\",mode=\"zmo\",outcome=\"deny\"}";
     assert_eq!(sample(&app, authz_denies).await, 1.0);
+    // Extension methods are labelled `other`: a client cannot add series
+    // by making methods up.
+    for (method, path) in [
+        ("PROPFIND", "/v1/authz/x"),
+        ("PURGE", "/v1/authz/x"),
+        ("MADEUP1", "/nope"),
+        ("MADEUP2", "/nope"),
+    ] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        app.client
+            .request(method, app.url(path))
+            .header("x-tenant-region", "EU")
+            .header("x-ai-feature", "meeting_summary")
+            .send()
+            .await
+            .unwrap();
+    }
+    let other = "aipdp_http_request_duration_seconds_count{method=\"other\",route=\"/v1/authz/{*rest}\",status=\"200\"}";
+    assert_eq!(sample(&app, other).await, 2.0);
+    let other = "aipdp_http_request_duration_seconds_count{method=\"other\",route=\"unmatched\",status=\"404\"}";
+    assert_eq!(sample(&app, other).await, 2.0);
+    let text = app.get_text("/metrics").await;
+    assert!(
+        !text.contains("PROPFIND") && !text.contains("MADEUP"),
+        "{text}"
+    );
     // The scrape being served is not counted as in flight.
     assert_eq!(sample(&app, "aipdp_http_requests_in_flight").await, 0.0);
 }

@@ -47,6 +47,9 @@ async fn envoy_check_requests_are_answered_for_any_method_and_path() {
         Method::PATCH,
         Method::OPTIONS,
         Method::HEAD,
+        Method::TRACE,
+        Method::from_bytes(b"PROPFIND").unwrap(),
+        Method::from_bytes(b"PURGE").unwrap(),
     ] {
         let (status, headers, body) = authz(
             &app,
@@ -264,8 +267,10 @@ async fn headers_only_tighten_a_profile() {
 }
 
 #[tokio::test]
-async fn an_unknown_tenant_is_refused_unless_it_brings_a_region() {
+async fn an_unknown_tenant_needs_a_region_and_may_be_refused() {
     let app = spawn_app().await;
+    // Without a region it is a bad request, as `POST /v1/route` answers
+    // it: the region is required unless the id names a profile.
     let (status, headers, body) = authz(
         &app,
         Method::GET,
@@ -276,11 +281,16 @@ async fn an_unknown_tenant_is_refused_unless_it_brings_a_region() {
         ],
     )
     .await;
-    assert_eq!(status, 403);
-    assert_eq!(header(&headers, response::DENY_REASON), "unknown_tenant");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(header(&headers, response::DENY_REASON), "invalid_request");
+    assert!(headers.get(response::MODE).is_none());
     let body: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(codes(&body["reasons"]), ["unknown_tenant"]);
-    assert_eq!(body["route"], Value::Null);
+    assert_eq!(body["errors"][0]["pointer"], "/headers/x-tenant-region");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`initech` is not a tenant profile"),
+        "{message}"
+    );
 
     // With a region it is an ad-hoc tenant, decided like any request.
     let with_region = [
@@ -298,7 +308,23 @@ async fn an_unknown_tenant_is_refused_unless_it_brings_a_region() {
         aipdp::catalog::BUILTIN_SOURCE,
     )
     .await;
-    let (status, headers, _) = authz(&strict, Method::GET, "/v1/authz", &with_region).await;
+    let (status, headers, body) = authz(&strict, Method::GET, "/v1/authz", &with_region).await;
+    assert_eq!(status, 403);
+    assert_eq!(header(&headers, response::DENY_REASON), "unknown_tenant");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(codes(&body["reasons"]), ["unknown_tenant"]);
+    assert_eq!(body["route"], Value::Null);
+    // There, without a region too.
+    let (status, headers, _) = authz(
+        &strict,
+        Method::GET,
+        "/v1/authz",
+        &[
+            ("x-tenant-id", "initech"),
+            ("x-ai-feature", "meeting_summary"),
+        ],
+    )
+    .await;
     assert_eq!(status, 403);
     assert_eq!(header(&headers, response::DENY_REASON), "unknown_tenant");
     // Profiles still work there.
@@ -313,7 +339,18 @@ async fn an_unknown_tenant_is_refused_unless_it_brings_a_region() {
     )
     .await;
     assert_eq!(status, 200);
-    // A bad feature is a client error before any refusal.
+    // A bad feature is a client error before any refusal, reported with
+    // the missing region.
+    let (status, _, body) = authz(
+        &strict,
+        Method::GET,
+        "/v1/authz",
+        &[("x-tenant-id", "initech"), ("x-ai-feature", "teleport")],
+    )
+    .await;
+    assert_eq!(status, 400);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["errors"][0]["pointer"], "/headers/x-ai-feature");
     let (status, _, body) = authz(
         &app,
         Method::GET,
@@ -323,7 +360,16 @@ async fn an_unknown_tenant_is_refused_unless_it_brings_a_region() {
     .await;
     assert_eq!(status, 400);
     let body: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(body["errors"][0]["pointer"], "/headers/x-ai-feature");
+    let pointers: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        pointers,
+        ["/headers/x-tenant-region", "/headers/x-ai-feature"]
+    );
 }
 
 async fn problem(app: &TestApp, headers: &[(&str, &[u8])]) -> (u16, HeaderMap, Value) {
@@ -536,8 +582,8 @@ async fn answers_carry_cache_hints_keyed_on_the_normalised_request() {
     }
     // Denials are cacheable answers too.
     let denied = ask(vec![
-        ("x-tenant-id", "nobody"),
-        ("x-ai-feature", "meeting_summary"),
+        ("x-tenant-region", "SG"),
+        ("x-ai-feature", "custom_ai_companion"),
     ])
     .await;
     assert_eq!(header(&denied, "cache-control"), "private, max-age=300");

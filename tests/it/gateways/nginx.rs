@@ -128,30 +128,17 @@ async fn nginx_forwards_allowed_requests_with_the_route_and_blocks_denied_ones()
     assert_eq!(headers["x-ai-deny-reason"], "feature_not_in_mode");
     assert_eq!(seen.count(), 1, "a denied request reached the upstream");
 
-    // An unknown tenant is refused, never decided from defaults.
-    let (status, headers, _) = get(
-        &nginx,
-        &[
-            ("x-tenant-id", "no-such-tenant"),
-            ("x-ai-feature", "meeting_summary"),
-        ],
-    )
-    .await;
-    assert_eq!(status, 403);
-    assert_eq!(headers["x-ai-deny-reason"], "unknown_tenant");
-    assert_eq!(seen.count(), 1);
-
-    // Bad headers: nginx turns aipdp's 400 into a 500 of its own.
-    let (status, _, _) = get(
-        &nginx,
-        &[
-            ("x-tenant-region", "MARS"),
-            ("x-ai-feature", "meeting_summary"),
-        ],
-    )
-    .await;
-    assert_eq!(status, 500);
-    assert_eq!(seen.count(), 1);
+    // Bad headers: nginx turns aipdp's 400 into a 500 of its own. An
+    // unknown tenant without a region is one (the region is required):
+    // never decided from defaults.
+    for bad in [
+        ("x-tenant-region", "MARS"),
+        ("x-tenant-id", "no-such-tenant"),
+    ] {
+        let (status, _, _) = get(&nginx, &[bad, ("x-ai-feature", "meeting_summary")]).await;
+        assert_eq!(status, 500, "{bad:?}");
+        assert_eq!(seen.count(), 1, "{bad:?} reached the upstream");
+    }
     assert!(
         nginx.log().contains("auth request unexpected status: 400"),
         "{}",
@@ -172,6 +159,16 @@ async fn nginx_shows_bad_headers_as_403_when_configured() {
         &nginx,
         &[
             ("x-tenant-region", "MARS"),
+            ("x-ai-feature", "meeting_summary"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(headers["x-ai-deny-reason"], "invalid_request");
+    let (status, headers, _) = get(
+        &nginx,
+        &[
+            ("x-tenant-id", "no-such-tenant"),
             ("x-ai-feature", "meeting_summary"),
         ],
     )
