@@ -133,6 +133,15 @@ impl Reason {
             Reason::ProfileApplied => {
                 out.write_str("the tenant profile in the catalog was applied")
             }
+            // A list is narrowed to what the profile has: only its extra
+            // entries are ignored.
+            Reason::ProfileLooseningIgnored {
+                field: field @ ("allowed_providers" | "add_ons"),
+            } => write!(
+                out,
+                "`{field}` in the request names some the tenant profile does not have; \
+                 those were ignored and the rest applied"
+            ),
             Reason::ProfileLooseningIgnored { field } => {
                 write!(
                     out,

@@ -128,7 +128,7 @@ pub struct ReloadBody {
         (status = 200, description = "The file was valid: its catalog is in force", body = ReloadBody),
         AdminProblems,
         (status = 409, description = "Serving the built-in catalog: there is no file to reload", content_type = "application/problem+json", body = ProblemBody),
-        (status = 422, description = "The file is not a valid catalog; the last good catalog keeps serving", content_type = "application/problem+json", body = ProblemBody),
+        (status = 422, description = "The file is not a valid catalog, or it changed without a new version; the last good catalog keeps serving", content_type = "application/problem+json", body = ProblemBody),
     ))]
 pub async fn reload(State(state): State<AppState>) -> Result<Json<ReloadBody>, Problem> {
     let worker = state.clone();
@@ -152,15 +152,17 @@ pub async fn reload(State(state): State<AppState>) -> Result<Json<ReloadBody>, P
             "No catalog file",
             error.to_string(),
         )),
-        Err(error @ ReloadError::Invalid(_)) => Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-catalog",
-            "Invalid catalog",
-            format!(
-                "{error}; catalog {} keeps serving",
-                state.catalog().catalog.version
-            ),
-        )),
+        Err(error @ (ReloadError::Invalid(_) | ReloadError::VersionNotBumped { .. })) => {
+            Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-catalog",
+                "Invalid catalog",
+                format!(
+                    "{error}; catalog {} keeps serving",
+                    state.catalog().catalog.version
+                ),
+            ))
+        }
     }
 }
 

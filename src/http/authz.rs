@@ -126,10 +126,10 @@ pub enum AuthzResponses<'a> {
 /// profile, which headers may only tighten; an id that names none is an
 /// ad-hoc tenant, which needs `x-tenant-region` (400 without it), or is
 /// refused (`unknown_tenant`) when `authz.require_known_tenant` is set.
-/// Every method is answered alike, extension methods such as `PURGE`
-/// included (the document lists the usual ones); `HEAD` without a body.
+/// Every method listed here is answered alike (`HEAD` without a body);
+/// extension methods such as `PURGE` are not allowed (405).
 #[utoipa::path(
-    method(get, post, put, delete, patch, head, options),
+    method(get, post, put, delete, patch, head, options, trace),
     path = "/v1/authz",
     tag = "gateways",
     params(AuthzHeaders,),
@@ -146,7 +146,7 @@ pub async fn authorise(
 /// Authorise a gateway request sent to `/v1/authz/`, as `/v1/authz` does
 /// (Envoy's path for an original path of `/`).
 #[utoipa::path(
-    method(get, post, put, delete, patch, head, options),
+    method(get, post, put, delete, patch, head, options, trace),
     path = "/v1/authz/",
     tag = "gateways",
     params(AuthzHeaders,),
@@ -162,7 +162,7 @@ pub async fn authorise_slash(
 
 /// Authorise a gateway request; the path after `/v1/authz/` (Envoy's
 /// original path) is ignored.
-#[utoipa::path(method(get, post, put, delete, patch, head, options), path = "/v1/authz/{*rest}", tag = "gateways",
+#[utoipa::path(method(get, post, put, delete, patch, head, options, trace), path = "/v1/authz/{*rest}", tag = "gateways",
     params(
         ("rest" = String, Path, description = "The original request path, ignored"),
         AuthzHeaders,

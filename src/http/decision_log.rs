@@ -325,7 +325,7 @@ mod tests {
         Values {
             decision_id: DecisionIds::new().next_id(),
             mode: Id::from("zm_plus"),
-            version: Id::from("2026-11-01.1"),
+            version: Id::from("2026-11-24.1"),
             features: [Id::from("meeting_summary"), Id::from("odd \"id\"")],
         }
     }
@@ -373,7 +373,7 @@ mod tests {
                     "outcome": "partial",
                     "mode": "zm_plus",
                     "reasons": "default_mode,feature_not_in_mode",
-                    "catalog_version": "2026-11-01.1",
+                    "catalog_version": "2026-11-24.1",
                     "latency_us": 276
                 },
                 "target": "aipdp::decision"
@@ -430,7 +430,7 @@ mod tests {
                 "1970-01-01T00:00:00.000000Z  INFO aipdp::decision: decision decision_id={} \
                  request_id=\"req \\\"7\\\"\" tenant_id=\"acme\\\\eu\" endpoint=decisions \
                  features=meeting_summary outcome=partial mode=zm_plus reasons= \
-                 catalog_version=2026-11-01.1 latency_us=276\n",
+                 catalog_version=2026-11-24.1 latency_us=276\n",
                 values.decision_id.as_str()
             )
         );

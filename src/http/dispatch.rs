@@ -15,9 +15,8 @@
 //! Only exact method and route-template pairs are taken; anything else,
 //! the same paths with another method included, goes to the router, which
 //! answers it (and its 404s and 405s) as before. The authoriser takes
-//! every method (a gateway may forward the client's own, extension methods
-//! such as `PROPFIND` or `PURGE` included) except `HEAD`, which goes to the
-//! router: it strips the body there.
+//! every method it is routed for (a gateway may forward the client's own)
+//! except `HEAD`, which goes to the router: it strips the body there.
 
 use std::future::{Future, ready};
 
@@ -42,9 +41,20 @@ pub enum Hot {
 impl Hot {
     /// The endpoint for a method and the route template its path matches.
     pub fn of(method: &Method, template: &str) -> Option<Hot> {
-        // Any method a gateway forwards, extension methods included, but
-        // `HEAD`: the router answers it, without a body.
-        let authoriser = *method != Method::HEAD;
+        // Every method the OpenAPI document can list but `HEAD`, which the
+        // router answers, without a body. Extension methods (`PURGE`,
+        // `QUERY`) go to the router too, which answers 405 as the document
+        // says.
+        let authoriser = matches!(
+            *method,
+            Method::GET
+                | Method::POST
+                | Method::PUT
+                | Method::DELETE
+                | Method::PATCH
+                | Method::OPTIONS
+                | Method::TRACE
+        );
         match (method, template) {
             (&Method::POST, "/v1/decisions") => Some(Hot::Decision),
             (&Method::POST, "/v1/route") => Some(Hot::Route),
@@ -110,8 +120,7 @@ mod tests {
             hot(Method::GET, "/v1/authz/v1/chat/completions"),
             Some(Hot::Authz)
         );
-        // The authoriser, with every method but HEAD, extension methods
-        // included.
+        // The authoriser, with each method it is routed for but HEAD.
         for method in [
             Method::POST,
             Method::PUT,
@@ -119,9 +128,6 @@ mod tests {
             Method::PATCH,
             Method::OPTIONS,
             Method::TRACE,
-            Method::CONNECT,
-            Method::from_bytes(b"PROPFIND").unwrap(),
-            Method::from_bytes(b"PURGE").unwrap(),
         ] {
             assert_eq!(
                 hot(method.clone(), "/v1/authz"),
@@ -146,6 +152,8 @@ mod tests {
             (Method::PUT, "/v1/route"),
             (Method::HEAD, "/v1/authz"),
             (Method::HEAD, "/v1/authz/x"),
+            (Method::CONNECT, "/v1/authz/x"),
+            (Method::from_bytes(b"PURGE").unwrap(), "/v1/authz"),
             (Method::POST, "/v1/decisions/batch"),
             (Method::POST, "/v1/decisions/"),
             (Method::POST, "/v1/Decisions"),

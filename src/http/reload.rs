@@ -59,6 +59,12 @@ pub enum ReloadError {
     NoFile,
     #[error(transparent)]
     Invalid(#[from] LoadError),
+    /// Decisions are deterministic for a catalog version: an edited
+    /// catalog must say so with a version of its own.
+    #[error(
+        "{path}: the catalog changed but its version `{version}` did not; give the edited catalog a new `version`"
+    )]
+    VersionNotBumped { path: String, version: String },
 }
 
 /// The last reload attempt, for `/admin/status` and `/readyz`.
@@ -116,12 +122,25 @@ impl AppState {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let result = text.and_then(|bytes| compile_bytes(path, &bytes));
+        let current = self.catalog();
+        let result = text
+            .and_then(|bytes| compile_bytes(path, &bytes))
+            .map_err(ReloadError::from)
+            .and_then(|catalog| {
+                let edited_in_place = catalog.version == current.catalog.version
+                    && catalog.digest != current.catalog.digest;
+                if edited_in_place {
+                    return Err(ReloadError::VersionNotBumped {
+                        path: path.display().to_string(),
+                        version: catalog.version.to_string(),
+                    });
+                }
+                Ok(catalog)
+            });
         let at = SystemTime::now();
         let source = path.display().to_string();
         match result {
             Ok(catalog) => {
-                let current = self.catalog();
                 let unchanged = current.catalog.digest == catalog.digest;
                 let was_failing = last.as_ref().is_some_and(|a| a.error.is_some());
                 if unchanged && trigger == Trigger::Watch && !was_failing {
@@ -160,7 +179,7 @@ impl AppState {
                 });
                 self.metrics().reload("failure");
                 tracing::error!(trigger = trigger.as_str(), %error, "catalog reload failed; the last good catalog keeps serving");
-                Err(error.into())
+                Err(error)
             }
         }
     }

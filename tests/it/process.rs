@@ -153,7 +153,7 @@ async fn decisions_are_logged_then_sighup_reloads_and_sigterm_exits_0() {
     assert_eq!(fields["features"], "meeting_summary,web_search_answers");
     assert_eq!(fields["outcome"], decision["outcome"]);
     assert_eq!(fields["mode"], decision["mode"]);
-    assert_eq!(fields["catalog_version"], "2026-11-01.1");
+    assert_eq!(fields["catalog_version"], "2026-11-24.1");
     let reasons = fields["reasons"].as_str().unwrap();
     for reason in decision["reasons"].as_array().unwrap() {
         assert!(
@@ -170,7 +170,7 @@ async fn decisions_are_logged_then_sighup_reloads_and_sigterm_exits_0() {
 
     std::fs::write(
         &path,
-        edited("version = \"2026-11-01.1\"", "version = \"2026-12-01.1\""),
+        edited("version = \"2026-11-24.1\"", "version = \"2026-12-01.1\""),
     )
     .unwrap();
     served.signal("HUP");

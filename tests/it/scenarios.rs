@@ -318,6 +318,24 @@ async fn a_profile_is_only_tightened_by_a_request() {
         .decide(json!({"tenant": {"id": "acme-eu", "denied_providers": ["anthropic"], "add_ons": []}, "features": ["meeting_summary"]}))
         .await;
     assert_eq!(feature(&d, "meeting_summary")["route"]["provider"], "zoom");
+    // A list is narrowed to the profile's: the extra entries are ignored,
+    // and the reason says so rather than that the whole list was.
+    let d = app
+        .decide(json!({"tenant": {"id": "lion-sg", "add_ons": ["custom_ai_companion"]}, "features": ["meeting_summary"]}))
+        .await;
+    let ignored: Vec<&str> = d["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["code"] == "profile_loosening_ignored")
+        .map(|r| r["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ignored,
+        [
+            "`add_ons` in the request names some the tenant profile does not have; those were ignored and the rest applied"
+        ]
+    );
 }
 
 #[tokio::test]
