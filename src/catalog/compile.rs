@@ -53,42 +53,49 @@ pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
         &mut names.clusters,
         "clusters",
         "cluster",
+        IdCase::Lower,
         raw.clusters.iter().map(|c| &c.id),
     )?;
     intern(
         &mut names.regions,
         "regions",
         "region",
+        IdCase::Upper,
         raw.regions.iter().map(|r| &r.id),
     )?;
     intern(
         &mut names.providers,
         "providers",
         "provider",
+        IdCase::Lower,
         raw.providers.iter().map(|p| &p.id),
     )?;
     intern(
         &mut names.features,
         "features",
         "feature",
+        IdCase::Lower,
         raw.features.iter().map(|f| &f.id),
     )?;
     intern(
         &mut names.compliance,
         "compliance",
         "compliance regime",
+        IdCase::Lower,
         raw.compliance.iter().map(|c| &c.id),
     )?;
     intern(
         &mut names.add_ons,
         "add_ons",
         "add-on",
+        IdCase::Lower,
         raw.add_ons.iter().map(|a| &a.id),
     )?;
     intern(
         &mut names.sectors,
         "sectors",
         "sector",
+        IdCase::Lower,
         raw.sectors.iter().map(|s| &s.id),
     )?;
 
@@ -108,6 +115,7 @@ pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
         &mut names.modes,
         "modes",
         "mode",
+        IdCase::Lower,
         by_exposure.iter().map(|m| &m.id),
     )?;
 
@@ -613,16 +621,51 @@ fn compile_obligations(
         .collect()
 }
 
-/// Interns ids of one kind, refusing empty and duplicate ones.
+/// How the ids of a kind are spelled: region codes upper-case as the vendor
+/// writes them (`US`, `KSA`), every other id lower-case snake_case.
+#[derive(Clone, Copy)]
+enum IdCase {
+    Upper,
+    Lower,
+}
+
+impl IdCase {
+    /// The problem with `id`, when it is not spelled this way.
+    fn problem(self, id: &str) -> Option<String> {
+        let (letter, rule): (fn(&u8) -> bool, &str) = match self {
+            IdCase::Upper => (
+                u8::is_ascii_uppercase,
+                "upper-case letters, digits and `_`, starting with a letter",
+            ),
+            IdCase::Lower => (
+                u8::is_ascii_lowercase,
+                "lower-case snake_case: `a`-`z`, digits and `_`, starting with a letter",
+            ),
+        };
+        let bytes = id.as_bytes();
+        let good = bytes.first().is_some_and(letter)
+            && bytes
+                .iter()
+                .all(|b| letter(b) || b.is_ascii_digit() || *b == b'_');
+        (!good).then(|| format!("id `{id}` must be {rule}"))
+    }
+}
+
+/// Interns ids of one kind, refusing empty, badly spelled and duplicate
+/// ones.
 fn intern<'a>(
     table: &mut FxHashMap<Box<str>, u16>,
     entry: &str,
     kind: &'static str,
+    case: IdCase,
     ids: impl Iterator<Item = &'a String>,
 ) -> Result<(), CatalogError> {
     for (i, id) in ids.enumerate() {
         if id.trim().is_empty() {
             return Err(invalid(&format!("{entry}[{i}]"), "id must not be empty"));
+        }
+        if let Some(problem) = case.problem(id) {
+            return Err(invalid(&format!("{entry}[{i}]"), &problem));
         }
         if table.insert(id.as_str().into(), i as u16).is_some() {
             return Err(CatalogError::DuplicateId {

@@ -98,6 +98,19 @@ fn broken_catalogs_are_refused_naming_the_entry() {
             edited("id = \"legal\"", "id = \"healthcare\""),
             vec!["duplicate sector id `healthcare`"],
         ),
+        // Ids are lower-case snake_case in JSON, region codes upper-case.
+        (
+            edited("id = \"gdpr\"", "id = \"GDPR\""),
+            vec!["compliance[0]", "id `GDPR` must be lower-case snake_case"],
+        ),
+        (
+            edited("id = \"meeting_summary\"", "id = \"meeting-summary\""),
+            vec!["features[0]", "id `meeting-summary` must be lower-case"],
+        ),
+        (
+            edited("id = \"EU\"", "id = \"eu\""),
+            vec!["regions[1]", "id `eu` must be upper-case"],
+        ),
         (
             edited(
                 "regions = [\"US\", \"EU\"] # [source] being",
