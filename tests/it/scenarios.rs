@@ -398,6 +398,46 @@ async fn hipaa_raises_a_baa_obligation() {
 }
 
 #[tokio::test]
+async fn each_regulatory_hook_of_the_sources_adds_its_obligation() {
+    let app = spawn_app().await;
+    for (regime, code) in [
+        ("gdpr", "gdpr_legal_basis"),
+        ("ccpa", "ccpa_training_rights"),
+        ("eu_ai_act", "eu_ai_act_classification"),
+        ("bipa", "bipa_biometric_consent"),
+        ("hipaa", "hipaa_baa_required"),
+        ("ftc", "ftc_training_representations"),
+    ] {
+        let d = app
+            .decide(json!({"tenant": {"region": "US", "compliance": [regime], "training_opt_out": true}, "features": ["meeting_summary"]}))
+            .await;
+        assert!(
+            codes(&d["obligations"]).contains(&code),
+            "{regime}: {}",
+            d["obligations"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn under_zm_plus_hipaa_warns_of_processing_on_bedrock_not_at_the_provider() {
+    let app = spawn_app().await;
+    let d = app
+        .decide(json!({"tenant": {"region": "US", "selected_mode": "zm_plus", "compliance": ["hipaa"], "training_opt_out": true}, "features": ["meeting_summary"]}))
+        .await;
+    assert_eq!(d["mode"], "zm_plus");
+    let warning = d["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["code"] == "hipaa_third_party_processing")
+        .unwrap();
+    let message = warning["message"].as_str().unwrap();
+    assert!(message.contains("Amazon Bedrock"), "{message}");
+    assert!(!message.contains("reach"), "{message}");
+}
+
+#[tokio::test]
 async fn not_opting_out_of_training_raises_the_consent_warning() {
     let app = spawn_app().await;
     let warned = app
