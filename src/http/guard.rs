@@ -11,14 +11,17 @@
 //! - [`admit`]: at most `limits.max_concurrent_requests` requests at
 //!   once; the next one is refused at once with 503 and `Retry-After`
 //!   rather than queued behind the others.
-//! - [`cors`]: the CORS layer, off unless origins are configured.
+//! - [`cors`]: the CORS layer, off unless origins are configured, and
+//!   [`CorsOutsideAuthz`], which keeps it off the authoriser's paths.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::future::Either;
 use sha2::{Digest, Sha256};
-use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, Any, Cors, CorsLayer};
 
 use super::AppState;
 use super::error::Problem;
@@ -218,6 +221,57 @@ pub fn cors(settings: &Settings) -> Option<CorsLayer> {
             ])
             .max_age(std::time::Duration::from_secs(600)),
     )
+}
+
+/// CORS for browser callers around every path but the authoriser's
+/// (`/v1/authz` and below): the CORS layer answers any `OPTIONS` request
+/// itself, 200 with no decision, and a gateway forwarding a client's
+/// `OPTIONS` would take that for an allow. The authoriser decides every
+/// method it is sent, as it does with CORS off.
+#[derive(Clone)]
+pub struct CorsOutsideAuthz(pub CorsLayer);
+
+impl<S: Clone> tower::Layer<S> for CorsOutsideAuthz {
+    type Service = CorsOutsideAuthzService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CorsOutsideAuthzService {
+            cors: self.0.layer(inner.clone()),
+            plain: inner,
+        }
+    }
+}
+
+/// The service [`CorsOutsideAuthz`] makes.
+#[derive(Clone)]
+pub struct CorsOutsideAuthzService<S> {
+    cors: Cors<S>,
+    plain: S,
+}
+
+impl<S, B> tower::Service<axum::http::Request<B>> for CorsOutsideAuthzService<S>
+where
+    S: tower::Service<axum::http::Request<B>, Response = Response> + Clone,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Either<<Cors<S> as tower::Service<axum::http::Request<B>>>::Future, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.plain.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
+        let path = request.uri().path();
+        let authz = path
+            .strip_prefix("/v1/authz")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        if authz {
+            Either::Right(self.plain.call(request))
+        } else {
+            Either::Left(self.cors.call(request))
+        }
+    }
 }
 
 /// Declares the two bearer-token schemes of the guard.

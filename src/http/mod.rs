@@ -304,7 +304,7 @@ pub fn router(
 > + Clone
 + Send
 + 'static {
-    let cors = guard::cors(state.settings());
+    let cors = guard::cors(state.settings()).map(guard::CorsOutsideAuthz);
     let (router, _) = api().split_for_parts();
     let router = router
         .merge(ui::routes())

@@ -627,6 +627,49 @@ async fn cors_is_off_by_default_and_allows_only_configured_origins() {
     );
     let other = preflight(&on, "https://evil.example.com").await.unwrap();
     assert!(!other.headers().contains_key("access-control-allow-origin"));
+
+    // The authoriser is not for browsers: an OPTIONS sent to it (a gateway
+    // forwards the client's method) is decided, never answered 200 by the
+    // CORS layer, with or without an origin.
+    let without_token = spawn_with(
+        settings(&[("AIPDP_CORS__ALLOWED_ORIGINS", "https://portal.example.com")]),
+        BUILTIN_SOURCE,
+    )
+    .await;
+    for path in ["/v1/authz", "/v1/authz/", "/v1/authz/v1/chat/completions"] {
+        for origin in [None, Some("https://portal.example.com")] {
+            let mut request = without_token
+                .client
+                .request(reqwest::Method::OPTIONS, without_token.url(path))
+                .header("x-tenant-region", "EU")
+                .header("x-ai-feature", "web_search_answers");
+            if let Some(origin) = origin {
+                request = request
+                    .header("origin", origin)
+                    .header("access-control-request-method", "POST");
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 403, "{path} {origin:?}");
+            assert_eq!(
+                response.headers()["x-ai-deny-reason"],
+                "feature_not_in_mode",
+                "{path} {origin:?}"
+            );
+        }
+    }
+    // Paths that only begin alike keep CORS.
+    let response = without_token
+        .client
+        .request(reqwest::Method::OPTIONS, without_token.url("/v1/authzen"))
+        .header("origin", "https://portal.example.com")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://portal.example.com"
+    );
 }
 
 /// Starts a service whose shutdown the test fires, returning its address,
