@@ -419,14 +419,39 @@ impl Settings {
                 problem: format!("`{url}` is not an http(s) URL"),
             });
         }
-        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
-            return Err(ConfigError::Invalid {
-                key: "log.level",
-                problem: format!("`{}` is not a tracing filter", self.log.level),
-            });
-        }
+        check_log_level(&self.log.level)?;
         Ok(())
     }
+}
+
+/// `log.level` must be a tracing filter whose every directive names a
+/// level: a bare word that is not one (`inof`) is, to tracing, a target
+/// name, and would silently switch every other log line off.
+fn check_log_level(filter: &str) -> Result<(), ConfigError> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    let invalid = |problem: String| ConfigError::Invalid {
+        key: "log.level",
+        problem,
+    };
+    if filter.trim().is_empty() {
+        return Err(invalid(format!(
+            "empty; give a level ({}) or `target=level` directives",
+            LEVELS.join(", ")
+        )));
+    }
+    for directive in filter.split(',').map(str::trim) {
+        let is_level = LEVELS.iter().any(|l| l.eq_ignore_ascii_case(directive));
+        if !is_level && !directive.contains('=') {
+            return Err(invalid(format!(
+                "`{directive}` is neither a level ({}) nor a `target=level` directive",
+                LEVELS.join(", ")
+            )));
+        }
+    }
+    if tracing_subscriber::EnvFilter::try_new(filter).is_err() {
+        return Err(invalid(format!("`{filter}` is not a tracing filter")));
+    }
+    Ok(())
 }
 
 fn merge(base: &mut toml::Table, overlay: toml::Table) {
@@ -547,6 +572,30 @@ mod tests {
         let err = Settings::load(None, env(&[("AIPDP_LIMITS__MAX_BATCH", "0")])).err();
         let text = err.map(|e| e.to_string()).unwrap_or_default();
         assert!(text.contains("limits.max_batch"), "{text}");
+    }
+
+    /// A typo in the level is refused: to tracing a bare word is a target,
+    /// and the filter would switch every other line off.
+    #[test]
+    fn log_levels_name_a_level() {
+        for good in ["info", "WARN", "aipdp=debug,info", "warn,tower_http=debug"] {
+            let loaded = Settings::load(None, env(&[("AIPDP_LOG__LEVEL", good)]));
+            assert!(loaded.is_ok(), "{good}: {:?}", loaded.err());
+        }
+        for (bad, words) in [
+            ("inof", "`inof` is neither a level"),
+            ("aipdp", "`aipdp` is neither a level"),
+            ("info,debg", "`debg` is neither a level"),
+            ("", "empty"),
+            ("aipdp=loud", "not a tracing filter"),
+        ] {
+            let err = Settings::load(None, env(&[("AIPDP_LOG__LEVEL", bad)])).err();
+            let text = err.map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                text.contains("log.level") && text.contains(words),
+                "{bad}: {text}"
+            );
+        }
     }
 
     #[test]
