@@ -366,17 +366,15 @@ impl Application {
                 Duration::from_millis(settings.reload.watch_interval_ms),
             )));
         }
-        // Listening even without a file, so a stray SIGHUP is logged
-        // instead of ending the process.
+        // Listening even without a file, and with SIGHUP reloads off, so
+        // a stray SIGHUP is logged instead of ending the process.
         #[cfg(unix)]
-        if settings.reload.on_sighup {
-            match reload::reload_on_sighup(self.state.clone()) {
-                Ok(task) => reloaders.push(tokio::spawn(task)),
-                Err(error) => tracing::warn!(
-                    %error,
-                    "cannot listen for SIGHUP; reload by file watch or POST /admin/reload"
-                ),
-            }
+        match reload::reload_on_sighup(self.state.clone(), settings.reload.on_sighup) {
+            Ok(task) => reloaders.push(tokio::spawn(task)),
+            Err(error) => tracing::warn!(
+                %error,
+                "cannot listen for SIGHUP; reload by file watch or POST /admin/reload"
+            ),
         }
         let timeouts = serve::ServeTimeouts {
             header_read: Duration::from_millis(settings.limits.header_read_timeout_ms),

@@ -252,16 +252,24 @@ enum Seen {
 }
 
 /// Starts listening for `SIGHUP` now, so a signal sent right after start is
-/// not the default "terminate"; the returned task reloads on each one.
+/// not the default "terminate"; the returned task reloads on each one, or,
+/// with `reload` false, logs that it ignored it.
 ///
 /// # Errors
 /// When the signal handler cannot be installed.
 #[cfg(unix)]
-pub fn reload_on_sighup(state: AppState) -> std::io::Result<impl Future<Output = ()>> {
+pub fn reload_on_sighup(
+    state: AppState,
+    reload: bool,
+) -> std::io::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangups = signal(SignalKind::hangup())?;
     Ok(async move {
         while hangups.recv().await.is_some() {
+            if !reload {
+                tracing::warn!("SIGHUP ignored: reload.on_sighup is false");
+                continue;
+            }
             let state = state.clone();
             let result = tokio::task::spawn_blocking(move || state.reload(Trigger::Signal)).await;
             if let Ok(Err(error @ ReloadError::NoFile)) = result {

@@ -221,6 +221,37 @@ async fn deny_only_logging_skips_permits() {
     assert_eq!(line["fields"]["mode"], "none");
 }
 
+/// With SIGHUP reloads switched off, a SIGHUP is logged and ignored: it
+/// neither reloads nor ends the process (the signal's default action).
+#[tokio::test(flavor = "multi_thread")]
+async fn with_sighup_reloads_off_a_sighup_is_ignored() {
+    let (_dir, path) = shipped_catalog_file();
+    let mut served = Served::start(&path, &[("AIPDP_RELOAD__ON_SIGHUP", "false")]);
+    std::fs::write(
+        &path,
+        aipdp::catalog::BUILTIN_SOURCE.replacen(
+            "version = \"2026-11-24.1\"",
+            "version = \"2026-12-01.1\"",
+            1,
+        ),
+    )
+    .unwrap();
+    served.signal("HUP");
+    let line = served.wait_for_log(|l| l["level"] == "WARN");
+    assert_eq!(
+        line["fields"]["message"],
+        "SIGHUP ignored: reload.on_sighup is false"
+    );
+    let d = served
+        .decide(
+            "after-hup",
+            json!({"tenant": {"region": "EU"}, "features": ["meeting_summary"]}),
+        )
+        .await;
+    assert_eq!(d["catalog_version"], "2026-11-24.1");
+    assert!(served.child.try_wait().unwrap().is_none());
+}
+
 /// Confined to one core (`taskset`, as a container limited to one CPU
 /// would be), the service runs on tokio's current-thread runtime, says so
 /// in its `serving` line, and answers as on many cores.
