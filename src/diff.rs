@@ -17,7 +17,7 @@
 //! HTTP endpoint comparing the catalog in force with an uploaded one needs.
 //! Depends on `catalog` and `engine`; never on HTTP types.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -127,6 +127,14 @@ pub struct FeatureRoute {
     pub processing_region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// Where and how a gateway calls the provider: a change here moves
+    /// traffic as surely as a change of provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_model: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
 }
 
 /// Compares the catalog in force with an uploaded one (TOML text).
@@ -681,6 +689,18 @@ fn render_providers(offering: &RawOffering) -> String {
             if let Some(only) = &p.only_features {
                 let _ = write!(s, ", only {}", only.join(" "));
             }
+            for (region, call) in &p.call {
+                let _ = write!(s, ", {region} call");
+                if let Some(endpoint) = &call.endpoint {
+                    let _ = write!(s, " at {endpoint}");
+                }
+                if let Some(prefix) = &call.model_prefix {
+                    let _ = write!(s, " as {prefix}<model>");
+                }
+                for (key, value) in &call.params {
+                    let _ = write!(s, " {key}={value}");
+                }
+            }
             s.push(')');
             s
         })
@@ -834,6 +854,16 @@ fn render_snapshot(catalog: &Catalog, d: &Decision<'_>, features: &[String]) -> 
                 model: route.map(|r| r.model.to_string()),
                 processing_region: route.map(|r| r.processing_region.to_string()),
                 platform: route.and_then(|r| r.platform.as_deref().map(str::to_owned)),
+                endpoint: route.and_then(|r| r.endpoint.as_deref().map(str::to_owned)),
+                provider_model: route.and_then(|r| r.provider_model.as_deref().map(str::to_owned)),
+                params: route
+                    .map(|r| {
+                        r.params
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             }
         })
         .collect();
@@ -976,10 +1006,20 @@ pub fn render_text(diff: &CatalogDiff) -> String {
 }
 
 fn route_text(r: &FeatureRoute) -> String {
-    match (&r.provider, &r.model, &r.processing_region) {
-        (Some(p), Some(m), Some(region)) => format!("{p} {m} in {region}"),
-        _ => "not served".into(),
+    let (Some(p), Some(m), Some(region)) = (&r.provider, &r.model, &r.processing_region) else {
+        return "not served".into();
+    };
+    let mut text = format!("{p} {m} in {region}");
+    if let Some(endpoint) = &r.endpoint {
+        let _ = write!(text, " at {endpoint}");
     }
+    if let Some(model) = &r.provider_model {
+        let _ = write!(text, " as {model}");
+    }
+    for (key, value) in &r.params {
+        let _ = write!(text, " {key}={value}");
+    }
+    text
 }
 
 fn field_text(s: &Snapshot, field: &str) -> String {
@@ -1012,6 +1052,37 @@ mod tests {
         assert!(!d.changes_decisions());
         // 4 profiles, and 7 regions x 2 clusters x 4 residencies x (1 + 3 modes).
         assert_eq!(d.impact.scenarios, 4 + 7 * 2 * 4 * 4);
+    }
+
+    /// Pointing EU's Bedrock calls at a US endpoint keeps every provider
+    /// and model, and still moves traffic out of the region: the offering
+    /// change and each rerouted decision are listed.
+    #[test]
+    fn a_changed_call_endpoint_is_a_change_with_impact() {
+        let old = Catalog::builtin().unwrap();
+        let eu = "call.EU = { endpoint = \"bedrock-runtime.eu-central-1.amazonaws.com\", model_prefix = \"eu.anthropic.\", params = { aws_region = \"eu-central-1\" } } },\n]";
+        assert!(BUILTIN_SOURCE.contains(eu), "zm_plus's Bedrock entry moved");
+        let new = edited(
+            eu,
+            &eu.replace("bedrock-runtime.eu-central-1", "bedrock-runtime.us-east-1")
+                .replace("\"eu-central-1\"", "\"us-east-1\""),
+        );
+        let d = diff(&old, &new);
+        assert!(
+            d.changes.iter().any(|c| c
+                .new
+                .as_deref()
+                .is_some_and(|n| n.contains("bedrock-runtime.us-east-1"))),
+            "{:?}",
+            d.changes
+        );
+        assert!(d.changes_decisions());
+        assert!(!d.impact.changed.is_empty());
+        let text = render_text(&d);
+        assert!(
+            text.contains("at bedrock-runtime.eu-central-1.amazonaws.com as eu.anthropic.claude-sonnet-4-5 aws_region=eu-central-1 -> anthropic claude-sonnet-4-5 in EU at bedrock-runtime.us-east-1.amazonaws.com"),
+            "{text}"
+        );
     }
 
     #[test]
