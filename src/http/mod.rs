@@ -35,6 +35,7 @@ mod ui;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -323,6 +324,11 @@ pub fn router(
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// Reloads on `SIGHUP` (or logs it as ignored), listening from
+    /// [`Application::build`] on: a signal sent as soon as the service
+    /// says it is serving must not take the signal's default action,
+    /// which ends the process.
+    hangups: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
 impl Application {
@@ -331,9 +337,32 @@ impl Application {
     /// # Errors
     /// When the address cannot be bound.
     pub async fn build(settings: Settings, catalog: LoadedCatalog) -> std::io::Result<Application> {
-        let listener = TcpListener::bind(settings.listen).await?;
+        let listener = TcpListener::bind(settings.listen).await.map_err(|error| {
+            std::io::Error::new(
+                error.kind(),
+                format!("cannot listen on {}: {error}", settings.listen),
+            )
+        })?;
         let state = AppState::new(settings, catalog)?;
-        Ok(Application { listener, state })
+        #[cfg(unix)]
+        let hangups =
+            match reload::reload_on_sighup(state.clone(), state.settings().reload.on_sighup) {
+                Ok(task) => Some(Box::pin(task) as Pin<Box<dyn Future<Output = ()> + Send>>),
+                Err(error) => {
+                    tracing::warn!(
+                        %error,
+                        "cannot listen for SIGHUP; reload by file watch or POST /admin/reload"
+                    );
+                    None
+                }
+            };
+        #[cfg(not(unix))]
+        let hangups = None;
+        Ok(Application {
+            listener,
+            state,
+            hangups,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -368,13 +397,8 @@ impl Application {
         }
         // Listening even without a file, and with SIGHUP reloads off, so
         // a stray SIGHUP is logged instead of ending the process.
-        #[cfg(unix)]
-        match reload::reload_on_sighup(self.state.clone(), settings.reload.on_sighup) {
-            Ok(task) => reloaders.push(tokio::spawn(task)),
-            Err(error) => tracing::warn!(
-                %error,
-                "cannot listen for SIGHUP; reload by file watch or POST /admin/reload"
-            ),
+        if let Some(hangups) = self.hangups {
+            reloaders.push(tokio::spawn(hangups));
         }
         let timeouts = serve::ServeTimeouts {
             header_read: Duration::from_millis(settings.limits.header_read_timeout_ms),
