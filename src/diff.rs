@@ -37,6 +37,10 @@ pub struct CatalogDiff {
     /// sectors, tenant profiles.
     pub changes: Vec<Change>,
     pub impact: Impact,
+    /// What would stop the new catalog from going live as it is, such as
+    /// changes under an unchanged version, which a running service refuses
+    /// to reload.
+    pub warnings: Vec<String>,
 }
 
 impl CatalogDiff {
@@ -148,11 +152,20 @@ pub fn diff_upload(in_force: &Catalog, uploaded: &str) -> Result<CatalogDiff, Ca
 
 /// Compares two catalogs: the edits and their impact on decisions.
 pub fn diff(old: &Catalog, new: &Catalog) -> CatalogDiff {
+    let changes = changes(&old.raw, &new.raw);
+    let mut warnings = Vec::new();
+    if old.version == new.version && !changes.is_empty() {
+        warnings.push(format!(
+            "the catalog changes but its version `{}` does not: a running service refuses to reload it; give it a new `version`",
+            new.version
+        ));
+    }
     CatalogDiff {
         old_version: old.version.to_string(),
         new_version: new.version.to_string(),
-        changes: changes(&old.raw, &new.raw),
+        changes,
         impact: impact(old, new),
+        warnings,
     }
 }
 
@@ -948,6 +961,9 @@ impl Scenario {
 pub fn render_text(diff: &CatalogDiff) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "catalog {} -> {}", diff.old_version, diff.new_version);
+    for warning in &diff.warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
     let _ = writeln!(out, "\nchanges: {}", diff.changes.len());
     for c in &diff.changes {
         let _ = writeln!(out, "  {} {}: {}", c.kind, c.entry, c.message);
@@ -1049,6 +1065,7 @@ mod tests {
         let c = Catalog::builtin().unwrap();
         let d = diff(&c, &c);
         assert!(d.changes.is_empty());
+        assert!(d.warnings.is_empty());
         assert!(!d.changes_decisions());
         // 4 profiles, and 7 regions x 2 clusters x 4 residencies x (1 + 3 modes).
         assert_eq!(d.impact.scenarios, 4 + 7 * 2 * 4 * 4);
@@ -1105,6 +1122,13 @@ mod tests {
             }]
         );
         assert!(d.changes_decisions());
+        assert_eq!(
+            d.warnings,
+            [
+                "the catalog changes but its version `2026-11-24.1` does not: a running service refuses to reload it; give it a new `version`"
+            ]
+        );
+        assert!(render_text(&d).contains("\nwarning: the catalog changes but its version"));
         for s in &d.impact.changed {
             assert_eq!(s.differs, ["routes"], "{s:?}");
             let (a, b) = (s.old.as_ref().unwrap(), s.new.as_ref().unwrap());
