@@ -177,6 +177,10 @@ fn serve(
             return exit::INVALID_CATALOG;
         }
     };
+    if let Err(problem) = check_worker_threads(std::env::var_os("TOKIO_WORKER_THREADS")) {
+        eprintln!("aipdp: {problem}");
+        return exit::USAGE;
+    }
     let (flavour, mut builder) = runtime_builder();
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
@@ -225,6 +229,24 @@ pub fn runtime_builder() -> (&'static str, tokio::runtime::Builder) {
         )
     } else {
         ("multi_thread", tokio::runtime::Builder::new_multi_thread())
+    }
+}
+
+/// Most workers `TOKIO_WORKER_THREADS` may ask for.
+const MAX_WORKER_THREADS: usize = 1024;
+
+/// `TOKIO_WORKER_THREADS`, when set, must be a worker count tokio can
+/// start with: tokio panics on anything else.
+fn check_worker_threads(value: Option<std::ffi::OsString>) -> Result<(), String> {
+    let Some(value) = value else {
+        return Ok(());
+    };
+    let text = value.to_string_lossy();
+    match text.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_WORKER_THREADS).contains(&n) => Ok(()),
+        _ => Err(format!(
+            "TOKIO_WORKER_THREADS must be a whole number from 1 to {MAX_WORKER_THREADS}, got `{text}`"
+        )),
     }
 }
 

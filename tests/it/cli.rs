@@ -148,6 +148,22 @@ fn serve_refuses_invalid_settings_with_exit_64() {
         .stderr(predicate::str::contains("limits.max_batch"));
 }
 
+/// tokio panics on a worker count it cannot use; the service refuses it
+/// first, as it does bad settings.
+#[test]
+fn serve_refuses_a_bad_worker_count_with_exit_64() {
+    for value in ["0", "abc", "-1", "100000"] {
+        aipdp()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("TOKIO_WORKER_THREADS", value)
+            .assert()
+            .code(64)
+            .stderr(predicate::str::contains(format!(
+                "TOKIO_WORKER_THREADS must be a whole number from 1 to 1024, got `{value}`"
+            )));
+    }
+}
+
 #[test]
 fn healthcheck_reports_an_unreachable_service() {
     aipdp()
