@@ -1,8 +1,9 @@
 //! The front door: what every request goes through before routing, in one
 //! middleware wrapped around the whole router.
 //!
-//! In order: the request id (an incoming `x-request-id` is kept, else one
-//! is made; either way it is returned), the latency histogram (labelled by
+//! In order: the request id (an incoming `x-request-id` of 1 to 128
+//! visible ASCII characters is kept, else one is made; either way it is
+//! returned), the latency histogram (labelled by
 //! the route template the path matches), load shedding and the in-flight
 //! count, the bearer-token check, the request deadline, the answer, and a
 //! problem body for any bare error status the router produced. A request
@@ -123,8 +124,8 @@ where
 {
     let started = Instant::now();
     let request_id = match request.headers().get(&REQUEST_ID) {
-        Some(id) => id.clone(),
-        None => state.next_request_id(),
+        Some(id) if usable_request_id(id) => id.clone(),
+        _ => state.next_request_id(),
     };
     // What this future holds across the answer is kept small (`started`
     // is read back from the context): it is boxed for every request, and
@@ -176,6 +177,20 @@ where
         .headers_mut()
         .insert(REQUEST_ID.clone(), context.request_id);
     Ok(response)
+}
+
+/// Longest client request id kept, in bytes; a longer one is replaced.
+pub const MAX_REQUEST_ID_BYTES: usize = 128;
+
+/// Whether a client's `x-request-id` is kept: 1 to
+/// [`MAX_REQUEST_ID_BYTES`] visible ASCII characters. Any other (empty,
+/// huge, or bytes the log could not show, so the answer and the log line
+/// would not match) is replaced by one made here.
+fn usable_request_id(id: &HeaderValue) -> bool {
+    let bytes = id.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= MAX_REQUEST_ID_BYTES
+        && bytes.iter().all(|b| b.is_ascii_graphic())
 }
 
 /// A request's answer from the router, with its context in the task for

@@ -257,6 +257,33 @@ async fn request_ids_are_honoured_or_made_and_always_returned() {
     let again = app.client.get(app.url("/nope")).send().await.unwrap();
     assert_eq!(again.status(), 404);
     assert_ne!(again.headers()["x-request-id"].to_str().unwrap(), made);
+    // The longest kept id, then ids that are replaced: empty, too long,
+    // or with bytes a log line could not show.
+    let longest = "x".repeat(128);
+    let kept = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", &longest)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.headers()["x-request-id"], longest.as_str());
+    for bad in [
+        reqwest::header::HeaderValue::from_static(""),
+        reqwest::header::HeaderValue::from_str(&"x".repeat(129)).unwrap(),
+        reqwest::header::HeaderValue::from_static("has space"),
+        reqwest::header::HeaderValue::from_bytes(b"caf\xe9").unwrap(),
+    ] {
+        let replaced = app
+            .client
+            .get(app.url("/healthz"))
+            .header("x-request-id", bad.clone())
+            .send()
+            .await
+            .unwrap();
+        let id = replaced.headers()["x-request-id"].to_str().unwrap();
+        assert_eq!(id.len(), 36, "{bad:?} -> {id}");
+    }
 }
 
 /// The value of one sample of the service's metrics, or 0 when absent.
