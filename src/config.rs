@@ -38,7 +38,8 @@ pub struct AuthzSettings {
     pub fallback_header: String,
     /// 400 or 403: the status for missing or invalid headers.
     pub invalid_status: u16,
-    /// Refuse tenant ids that name no profile, even with a region.
+    /// Refuse tenant ids that name no profile, even with a region, and
+    /// requests without a tenant id.
     pub require_known_tenant: bool,
     /// Longest header value accepted, in bytes.
     pub max_header_bytes: usize,

@@ -423,7 +423,10 @@ pub async fn search_action(
                 decision_id: decision_id.to_string(),
                 catalog_version: &catalog.version,
                 mode: None,
-                reasons: vec![super::gateway::unknown_tenant(catalog, &request.subject.id)],
+                reasons: vec![super::gateway::unknown_tenant(
+                    catalog,
+                    Some(&request.subject.id),
+                )],
                 ttl_seconds: catalog.ttl_seconds,
             },
         };

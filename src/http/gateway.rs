@@ -20,31 +20,40 @@ use crate::wire::{ReasonBody, RouteDecisionBody, hex};
 /// Reason code of a refusal because the tenant id names no catalog profile.
 pub const UNKNOWN_TENANT: &str = "unknown_tenant";
 
-/// The reason of a refusal because tenant `id` names no catalog profile.
-pub fn unknown_tenant<'a>(catalog: &Catalog, id: &str) -> ReasonBody<'a> {
-    ReasonBody::text(
-        UNKNOWN_TENANT,
-        format!(
+/// The reason of a refusal because tenant `id` names no catalog profile,
+/// or, with no id at all, because only profiles are served.
+pub fn unknown_tenant<'a>(catalog: &Catalog, id: Option<&str>) -> ReasonBody<'a> {
+    let message = match id {
+        Some(id) => format!(
             "tenant `{id}` is not a tenant profile of catalog `{}`",
             catalog.version
         ),
-    )
+        None => format!(
+            "no tenant id was sent, and only the tenant profiles of catalog `{}` are served",
+            catalog.version
+        ),
+    };
+    ReasonBody::text(UNKNOWN_TENANT, message)
 }
 
 /// A gateway's question, answered.
 pub enum GatewayAnswer<'c> {
     /// The engine decided (allow or deny).
     Decided(Box<Decision<'c>>),
-    /// The tenant id names no profile and the request may not stand alone.
-    UnknownTenant { id: String, feature: &'c str },
+    /// The tenant id names no profile (or, when only profiles are served,
+    /// there is none) and the request may not stand alone.
+    UnknownTenant {
+        id: Option<String>,
+        feature: &'c str,
+    },
 }
 
 /// What a gateway endpoint does with a tenant id that names no profile.
 /// Such a tenant is never decided from defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnknownTenants {
-    /// Refused (`unknown_tenant`), region or not: the setting
-    /// `authz.require_known_tenant`.
+    /// Refused (`unknown_tenant`), region or not, and so is a request
+    /// without a tenant id: the setting `authz.require_known_tenant`.
     Refused,
     /// Refused without a region; with one, decided as an ad-hoc tenant
     /// (AuthZEN, whose answers are decisions).
@@ -84,16 +93,19 @@ pub fn decide_for_gateway<'c>(
         UnknownTenants::RefusedWithoutRegion => raw.region.is_none(),
         UnknownTenants::AdHoc => false,
     };
-    if refused
-        && let Some(id) = raw.id.as_deref()
-        && catalog.tenant_profile(id).is_none()
-    {
+    // Without an id a request stands alone, unless only profiles are
+    // served.
+    let unknown_id = match raw.id.as_deref() {
+        Some(id) => catalog.tenant_profile(id).is_none(),
+        None => unknown == UnknownTenants::Refused,
+    };
+    if refused && unknown_id {
         // Still report a bad feature or a malformed field first: a typo is
         // a client error, not a refusal.
         let fields = catalog.resolve_tenant_fields(raw, tenant_pointer);
         return match (fields, resolve_feature(catalog, feature, feature_pointer)) {
             (Ok(_), Ok(f)) => Ok(GatewayAnswer::UnknownTenant {
-                id: id.to_owned(),
+                id: raw.id.clone(),
                 feature: &catalog.feature(f).id,
             }),
             (Err(mut errors), Err(e)) => {
@@ -123,7 +135,7 @@ impl<'c> GatewayAnswer<'c> {
                 feature,
                 route: None,
                 fallbacks: Vec::new(),
-                reasons: vec![unknown_tenant(catalog, id)],
+                reasons: vec![unknown_tenant(catalog, id.as_deref())],
                 ttl_seconds: catalog.ttl_seconds,
             },
         }

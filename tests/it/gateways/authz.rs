@@ -332,6 +332,24 @@ async fn an_unknown_tenant_needs_a_region_and_may_be_refused() {
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(codes(&body["reasons"]), ["unknown_tenant"]);
     assert_eq!(body["route"], Value::Null);
+    // There, a request without a tenant id is refused too.
+    let (status, headers, body) = authz(
+        &strict,
+        Method::GET,
+        "/v1/authz",
+        &[
+            ("x-tenant-region", "EU"),
+            ("x-ai-feature", "meeting_summary"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(header(&headers, response::DENY_REASON), "unknown_tenant");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body["reasons"][0]["message"],
+        "no tenant id was sent, and only the tenant profiles of catalog `2026-11-24.1` are served"
+    );
     // There, without a region too.
     let (status, headers, _) = authz(
         &strict,
