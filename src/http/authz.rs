@@ -16,8 +16,8 @@ use super::AppState;
 use super::answer::{FAILED_TO_ANSWER, serialised};
 use super::error::Problem;
 use super::front::RequestContext;
-use super::gateway::{GatewayAnswer, UnknownTenants, decide_for_gateway, etag};
-use super::observe::{Endpoint, record_decision};
+use super::gateway::{GatewayAnswer, UNKNOWN_TENANT, UnknownTenants, decide_for_gateway, etag};
+use super::observe::{Endpoint, record_decision, record_refusal};
 use crate::catalog::format::{RawTenant, ResidencyInput};
 use crate::catalog::{Catalog, FieldError, Route};
 use crate::wire::{ProblemBody, RouteDecisionBody, route_json};
@@ -247,7 +247,17 @@ pub fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -
             let routes = decision.features.first().map(|f| f.usable_routes());
             (route_json(catalog, decision, &decision_id), routes)
         }
-        GatewayAnswer::UnknownTenant { .. } => {
+        GatewayAnswer::UnknownTenant { id, feature } => {
+            record_refusal(
+                state,
+                context,
+                Endpoint::Authz,
+                &loaded,
+                id.as_deref(),
+                feature,
+                UNKNOWN_TENANT,
+                &decision_id,
+            );
             match serialised(&answer.body(catalog, decision_id.to_string())) {
                 Ok(json) => (json, None),
                 Err(problem) => return problem.into_response(),

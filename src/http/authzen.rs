@@ -20,8 +20,8 @@ use utoipa::ToSchema;
 use super::decisions::JsonProblems;
 use super::error::{Problem, ValidJson};
 use super::front::RequestContext;
-use super::gateway::{GatewayAnswer, UnknownTenants, decide_for_gateway};
-use super::observe::{Endpoint, record_decision};
+use super::gateway::{GatewayAnswer, UNKNOWN_TENANT, UnknownTenants, decide_for_gateway};
+use super::observe::{Endpoint, record_decision, record_refusal};
 use super::{AppState, LoadedCatalog};
 use crate::catalog::FieldError;
 use crate::catalog::format::{
@@ -570,15 +570,25 @@ fn evaluate<'c>(
     .map_err(subject_pointers)?;
     let decision_id = state.next_decision_id();
     let body = answer.body(catalog, decision_id.to_string());
-    if let GatewayAnswer::Decided(decision) = &answer {
-        record_decision(
+    match &answer {
+        GatewayAnswer::Decided(decision) => record_decision(
             state,
             context,
             Endpoint::AuthZen,
             loaded,
             decision,
             &decision_id,
-        );
+        ),
+        GatewayAnswer::UnknownTenant { id, feature } => record_refusal(
+            state,
+            context,
+            Endpoint::AuthZen,
+            loaded,
+            id.as_deref(),
+            feature,
+            UNKNOWN_TENANT,
+            &decision_id,
+        ),
     }
     Ok(EvaluationResponse {
         decision: matches!(answer, GatewayAnswer::Decided(_)) && body.allow,

@@ -13,7 +13,7 @@ use axum::http::HeaderValue;
 use rustc_hash::FxHasher;
 
 use crate::catalog::format::RawTenant;
-use crate::catalog::{Catalog, FieldError};
+use crate::catalog::{Catalog, FieldError, Id};
 use crate::engine::{Decision, Reason, decide, resolve_feature, resolve_route_request};
 use crate::wire::{ReasonBody, RouteDecisionBody, hex};
 
@@ -42,10 +42,7 @@ pub enum GatewayAnswer<'c> {
     Decided(Box<Decision<'c>>),
     /// The tenant id names no profile (or, when only profiles are served,
     /// there is none) and the request may not stand alone.
-    UnknownTenant {
-        id: Option<String>,
-        feature: &'c str,
-    },
+    UnknownTenant { id: Option<String>, feature: &'c Id },
 }
 
 /// What a gateway endpoint does with a tenant id that names no profile.

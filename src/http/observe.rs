@@ -17,6 +17,7 @@ use axum::http::request::Parts;
 
 use super::front::RequestContext;
 use super::{AppState, LoadedCatalog, decision_log};
+use crate::catalog::Id;
 use crate::engine::{Decision, Outcome};
 use crate::wire::DecisionId;
 
@@ -85,7 +86,6 @@ pub fn record_decision(
     decision_id: &DecisionId,
 ) {
     let catalog = &loaded.catalog;
-    let outcome = decision.outcome.as_str();
     let mode = decision.mode.map(|m| &catalog.mode(m).id);
     state.metrics().decision(
         loaded.decision_counters(),
@@ -93,23 +93,15 @@ pub fn record_decision(
         decision.outcome,
         decision.mode.zip(mode),
     );
-
-    let log = &state.settings().log;
-    if !log.decisions
-        || (log.decisions_deny_only && decision.outcome == Outcome::Permit)
-        || !sampled_in(log.decision_sample_rate)
-    {
+    let Some(log) = logged(state, decision.outcome) else {
         return;
-    }
-    if !tracing::enabled!(target: DECISION_TARGET, tracing::Level::INFO) {
-        return;
-    }
+    };
     let line = decision_log::Line {
         decision_id,
         request_id: context.request_id.to_str().unwrap_or(""),
         tenant_id: decision.tenant.id.as_deref().unwrap_or(""),
         endpoint: endpoint.as_str(),
-        outcome,
+        outcome: decision.outcome.as_str(),
         mode,
         catalog_version: &catalog.version,
         latency_us: u64::try_from(context.started.elapsed().as_micros()).unwrap_or(u64::MAX),
@@ -127,6 +119,57 @@ pub fn record_decision(
     if !decision_log::write(log.format, &line, features, reasons) {
         state.metrics().decision_log_dropped();
     }
+}
+
+/// Counts and logs a gateway's refusal made before any decision (a
+/// tenant the catalog does not know, [`super::gateway::UNKNOWN_TENANT`]):
+/// a deny under no mode, for `feature`, with the one reason `code`. Its
+/// answer carries a decision id, so the audit trail has its line too.
+#[allow(clippy::too_many_arguments)]
+pub fn record_refusal(
+    state: &AppState,
+    context: &RequestContext,
+    endpoint: Endpoint,
+    loaded: &LoadedCatalog,
+    tenant_id: Option<&str>,
+    feature: &Id,
+    code: &'static str,
+    decision_id: &DecisionId,
+) {
+    let catalog = &loaded.catalog;
+    state
+        .metrics()
+        .decision(loaded.decision_counters(), endpoint, Outcome::Deny, None);
+    let Some(log) = logged(state, Outcome::Deny) else {
+        return;
+    };
+    let line = decision_log::Line {
+        decision_id,
+        request_id: context.request_id.to_str().unwrap_or(""),
+        tenant_id: tenant_id.unwrap_or(""),
+        endpoint: endpoint.as_str(),
+        outcome: Outcome::Deny.as_str(),
+        mode: None,
+        catalog_version: &catalog.version,
+        latency_us: u64::try_from(context.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    };
+    let features = std::iter::once(feature);
+    if !decision_log::write(log.format, &line, features, std::iter::once(code)) {
+        state.metrics().decision_log_dropped();
+    }
+}
+
+/// The log settings when a decision with `outcome` gets a log line (the
+/// log on, the outcome logged, sampled in, the target enabled).
+fn logged(state: &AppState, outcome: Outcome) -> Option<&crate::config::LogSettings> {
+    let log = &state.settings().log;
+    if !log.decisions
+        || (log.decisions_deny_only && outcome == Outcome::Permit)
+        || !sampled_in(log.decision_sample_rate)
+    {
+        return None;
+    }
+    tracing::enabled!(target: DECISION_TARGET, tracing::Level::INFO).then_some(log)
 }
 
 /// Whether this decision falls in the logged share `rate`.

@@ -221,6 +221,39 @@ async fn deny_only_logging_skips_permits() {
     assert_eq!(line["fields"]["mode"], "none");
 }
 
+/// A gateway's refusal of a tenant the catalog does not know carries a
+/// decision id, and has its decision-log line like any decision.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_tenant_refusal_is_logged() {
+    let (_dir, path) = shipped_catalog_file();
+    let served = Served::start(&path, &[("AIPDP_AUTHZ__REQUIRE_KNOWN_TENANT", "true")]);
+    let response = served
+        .client
+        .get(format!("{}/v1/authz", served.base))
+        .header("x-tenant-id", "initech")
+        .header("x-tenant-region", "EU")
+        .header("x-ai-feature", "meeting_summary")
+        .header("x-request-id", "refused-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let decision_id = response.headers()["x-decision-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let line = served.wait_for_log(is_decision);
+    let fields = &line["fields"];
+    assert_eq!(fields["decision_id"], decision_id.as_str());
+    assert_eq!(fields["request_id"], "refused-1");
+    assert_eq!(fields["tenant_id"], "initech");
+    assert_eq!(fields["endpoint"], "authz");
+    assert_eq!(fields["outcome"], "deny");
+    assert_eq!(fields["mode"], "none");
+    assert_eq!(fields["features"], "meeting_summary");
+    assert_eq!(fields["reasons"], "unknown_tenant");
+}
+
 /// With SIGHUP reloads switched off, a SIGHUP is logged and ignored: it
 /// neither reloads nor ends the process (the signal's default action).
 #[tokio::test(flavor = "multi_thread")]

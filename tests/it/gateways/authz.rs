@@ -350,6 +350,17 @@ async fn an_unknown_tenant_needs_a_region_and_may_be_refused() {
         body["reasons"][0]["message"],
         "no tenant id was sent, and only the tenant profiles of catalog `2026-11-24.1` are served"
     );
+    // Refusals are decisions of the audit trail: counted as denies under
+    // no mode (the two above).
+    let metrics = strict.get_text("/metrics").await;
+    assert_eq!(
+        crate::helpers::metric(
+            &metrics,
+            "aipdp_decisions_total{endpoint=\"authz\",mode=\"none\",outcome=\"deny\"}"
+        ),
+        2.0,
+        "{metrics}"
+    );
     // There, without a region too.
     let (status, headers, _) = authz(
         &strict,
