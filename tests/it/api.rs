@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{codes, feature, ids, settings, spawn_app, spawn_with};
+use crate::helpers::{codes, feature, ids, pointers, settings, spawn_app, spawn_with};
 
 #[tokio::test]
 async fn a_decision_has_every_contract_field() {
@@ -231,12 +231,7 @@ async fn eligibility_rejects_bad_queries_precisely() {
         .get("/v1/eligibility?region=EU&residency=lax&feature=nope&denied_provider=acme&colour=red")
         .await;
     assert_eq!(status, 400);
-    let pointers: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["pointer"].as_str().unwrap())
-        .collect();
+    let pointers = pointers(&body);
     for p in ["/colour", "/residency", "/denied_provider/0", "/feature/0"] {
         assert!(pointers.contains(&p), "{p} not in {pointers:?}");
     }

@@ -130,6 +130,29 @@ pub fn codes(list: &Value) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// The pointer of every error of a problem body, in order.
+pub fn pointers(problem: &Value) -> Vec<&str> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect()
+}
+
+/// The messages of the `{code, message}` entries of a JSON array that
+/// have `code`.
+pub fn messages<'a>(list: &'a Value, code: &str) -> Vec<&'a str> {
+    list.as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|r| r["code"] == code)
+                .filter_map(|r| r["message"].as_str())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The `aipdp` binary built for this test run.
 pub fn aipdp() -> assert_cmd::Command {
     assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("aipdp"))

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{TestApp, settings, spawn_app, spawn_with};
+use crate::helpers::{TestApp, pointers, settings, spawn_app, spawn_with};
 use aipdp::catalog::BUILTIN_SOURCE;
 
 /// What came back on a raw connection.
@@ -136,15 +136,6 @@ async fn post_json(app: &TestApp, path: &str, body: &[u8]) -> RawResponse {
     send_raw(app.addr, &post(path, Some("application/json"), body))
         .await
         .expect("an answer")
-}
-
-fn pointers(problem: &Value) -> Vec<&str> {
-    problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["pointer"].as_str().unwrap())
-        .collect()
 }
 
 #[tokio::test]

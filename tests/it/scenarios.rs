@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{codes, feature, ids, spawn_app};
+use crate::helpers::{codes, feature, ids, messages, spawn_app};
 
 #[tokio::test]
 async fn eu_defaults_to_zm_plus() {
@@ -299,13 +299,7 @@ async fn a_profile_is_only_tightened_by_a_request() {
     assert_eq!(d["tenant"]["region"], "SG");
     let reasons = &d["reasons"];
     assert!(codes(reasons).contains(&"profile_applied"));
-    let ignored: Vec<&str> = reasons
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["code"] == "profile_loosening_ignored")
-        .map(|r| r["message"].as_str().unwrap())
-        .collect();
+    let ignored = messages(reasons, "profile_loosening_ignored");
     assert_eq!(ignored.len(), 2, "{reasons}");
     // acme-eu is strict on the local cluster; trust_boundary tightens it.
     let tightened = app
@@ -323,15 +317,8 @@ async fn a_profile_is_only_tightened_by_a_request() {
     let d = app
         .decide(json!({"tenant": {"id": "lion-sg", "add_ons": ["custom_ai_companion"]}, "features": ["meeting_summary"]}))
         .await;
-    let ignored: Vec<&str> = d["reasons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["code"] == "profile_loosening_ignored")
-        .map(|r| r["message"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        ignored,
+        messages(&d["reasons"], "profile_loosening_ignored"),
         [
             "`add_ons` in the request names some the tenant profile does not have; those were ignored and the rest applied"
         ]
@@ -426,13 +413,9 @@ async fn under_zm_plus_hipaa_warns_of_processing_on_bedrock_not_at_the_provider(
         .decide(json!({"tenant": {"region": "US", "selected_mode": "zm_plus", "compliance": ["hipaa"], "training_opt_out": true}, "features": ["meeting_summary"]}))
         .await;
     assert_eq!(d["mode"], "zm_plus");
-    let warning = d["obligations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["code"] == "hipaa_third_party_processing")
-        .unwrap();
-    let message = warning["message"].as_str().unwrap();
+    let [message] = messages(&d["obligations"], "hipaa_third_party_processing")[..] else {
+        panic!("one HIPAA third-party warning: {}", d["obligations"]);
+    };
     assert!(message.contains("Amazon Bedrock"), "{message}");
     assert!(!message.contains("reach"), "{message}");
 }

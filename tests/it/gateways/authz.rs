@@ -8,7 +8,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
 use super::read;
-use crate::helpers::{TestApp, codes, settings, spawn_app, spawn_with};
+use crate::helpers::{TestApp, codes, pointers, settings, spawn_app, spawn_with};
 
 /// Sends an authz request with exactly these headers and no body.
 async fn authz(
@@ -407,14 +407,8 @@ async fn an_unknown_tenant_needs_a_region_and_may_be_refused() {
     .await;
     assert_eq!(status, 400);
     let body: Value = serde_json::from_str(&body).unwrap();
-    let pointers: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["pointer"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        pointers,
+        pointers(&body),
         ["/headers/x-tenant-region", "/headers/x-ai-feature"]
     );
 }
