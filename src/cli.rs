@@ -192,9 +192,13 @@ fn serve(
     let result = runtime.block_on(async move {
         let version = loaded.catalog.version.to_string();
         let source = loaded.source.clone();
+        // Whether the API needs a token, and whether /admin exists: an
+        // operator should see an open API at start-up, not find it later.
+        let api_tokens = !settings.tokens.api.is_empty();
+        let admin = !settings.tokens.admin.is_empty();
         let app = Application::build(settings, loaded).await?;
         let addr = app.local_addr()?;
-        tracing::info!(%addr, catalog_version = %version, catalog_source = %source, runtime = flavour, "serving");
+        tracing::info!(%addr, catalog_version = %version, catalog_source = %source, runtime = flavour, api_tokens, admin, "serving");
         app.run_until_stopped(shutdown_signal()).await
     });
     match result {

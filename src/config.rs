@@ -189,6 +189,15 @@ fn read_tokens(
         .into_iter()
         .map(Secret::new)
         .collect();
+    if tokens.is_empty() && !inline.expose().is_empty() {
+        // Spaces or commas only: whoever set it meant tokens, and would
+        // get an open API.
+        return Err(ConfigError::Invalid {
+            key,
+            problem: "is set but holds no token (only spaces and commas); leave it empty for none"
+                .into(),
+        });
+    }
     if let Some(path) = file {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
             key: file_key,
@@ -354,13 +363,17 @@ impl Settings {
                 problem: format!("must be 0.0 to 1.0, got {}", self.log.decision_sample_rate),
             });
         }
-        if self.reload.watch_interval_ms > 3_600_000 {
+        let watch = self.reload.watch_interval_ms;
+        if watch != 0 && !(10..=3_600_000).contains(&watch) {
             return Err(ConfigError::Invalid {
                 key: "reload.watch_interval_ms",
-                problem: format!(
-                    "must be 0 (off) to 3600000, got {}",
-                    self.reload.watch_interval_ms
-                ),
+                problem: format!("must be 0 (off) or 10 to 3600000, got {watch}"),
+            });
+        }
+        if !(1..=3_600).contains(&limits.retry_after_seconds) {
+            return Err(ConfigError::Invalid {
+                key: "limits.retry_after_seconds",
+                problem: format!("must be 1 to 3600, got {}", limits.retry_after_seconds),
             });
         }
         if self.shutdown.grace_period_ms > 3_600_000 {
@@ -373,13 +386,20 @@ impl Settings {
             });
         }
         for origin in self.cors.origins() {
+            // An origin is a scheme and a host (and port): a browser never
+            // sends a path, so an entry with one would never match.
+            let host = origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"));
             let valid = origin == "*"
-                || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                || (host.is_some_and(|h| !h.is_empty() && !h.contains(['/', '?', '#']))
                     && axum::http::HeaderValue::from_str(origin).is_ok());
             if !valid {
                 return Err(ConfigError::Invalid {
                     key: "cors.allowed_origins",
-                    problem: format!("`{origin}` is not `*` or an http(s) origin"),
+                    problem: format!(
+                        "`{origin}` is not `*` or an http(s) origin (a scheme and a host, with no path)"
+                    ),
                 });
             }
         }
@@ -622,6 +642,33 @@ mod tests {
                 "0",
                 "limits.header_read_timeout_ms",
             ),
+            (
+                "AIPDP_CORS__ALLOWED_ORIGINS",
+                "https://portal.example.com/admin",
+                "cors.allowed_origins",
+            ),
+            (
+                "AIPDP_CORS__ALLOWED_ORIGINS",
+                "https://",
+                "cors.allowed_origins",
+            ),
+            (
+                "AIPDP_LIMITS__RETRY_AFTER_SECONDS",
+                "0",
+                "limits.retry_after_seconds",
+            ),
+            (
+                "AIPDP_LIMITS__RETRY_AFTER_SECONDS",
+                "100000000",
+                "limits.retry_after_seconds",
+            ),
+            (
+                "AIPDP_RELOAD__WATCH_INTERVAL_MS",
+                "1",
+                "reload.watch_interval_ms",
+            ),
+            ("AIPDP_AUTH__API_TOKENS", " , ", "auth.api_tokens"),
+            ("AIPDP_AUTH__ADMIN_TOKENS", " ", "auth.admin_tokens"),
         ] {
             let err = Settings::load(None, env(&[(var, value)])).err();
             let text = err.map(|e| e.to_string()).unwrap_or_default();

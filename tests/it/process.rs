@@ -128,6 +128,19 @@ fn is_decision(line: &Value) -> bool {
 async fn decisions_are_logged_then_sighup_reloads_and_sigterm_exits_0() {
     let (_dir, path) = shipped_catalog_file();
     let mut served = Served::start(&path, &[]);
+    // The serving line says the API is open and /admin is off.
+    assert_eq!(served.serving["fields"]["api_tokens"], false);
+    assert_eq!(served.serving["fields"]["admin"], false);
+    let guarded = Served::start(
+        &path,
+        &[
+            ("AIPDP_AUTH__API_TOKENS", "api-token-0123456789"),
+            ("AIPDP_AUTH__ADMIN_TOKENS", "admin-token-0123456789"),
+        ],
+    );
+    assert_eq!(guarded.serving["fields"]["api_tokens"], true);
+    assert_eq!(guarded.serving["fields"]["admin"], true);
+    drop(guarded);
     let one_core = std::thread::available_parallelism().unwrap().get() == 1;
     assert_eq!(
         served.serving["fields"]["runtime"],
