@@ -324,12 +324,16 @@ fn decide_once(request: Option<&Path>, catalog: Option<&Path>) -> u8 {
         }
     };
     let mut text = Vec::new();
-    let read = match request {
+    let read = match &request {
         Some(path) => std::fs::read(path).map(|b| text = b),
         None => std::io::stdin().read_to_end(&mut text).map(|_| ()),
     };
     if let Err(e) = read {
-        eprintln!("aipdp decide: cannot read the request: {e}");
+        let from = request.map_or_else(
+            || "standard input".to_owned(),
+            |p| format!("`{}`", p.display()),
+        );
+        eprintln!("aipdp decide: cannot read the request from {from}: {e}");
         return exit::USAGE;
     }
     let raw: RawDecisionRequest = match crate::http::error::parse_json(&text, "") {

@@ -310,7 +310,7 @@ impl Settings {
         }
         let mut settings: Settings =
             toml::Table::try_into(table).map_err(|source| ConfigError::Parse {
-                origin: "settings".into(),
+                origin: "defaults, file and environment together".into(),
                 source,
             })?;
         settings.validate()?;

@@ -103,6 +103,13 @@ fn decide_reads_a_request_file_and_refuses_bad_requests() {
         .write_stdin("{not json")
         .assert()
         .code(64);
+    aipdp()
+        .args(["decide", "--request", "/no/such/request.json"])
+        .assert()
+        .code(64)
+        .stderr(predicate::str::contains(
+            "cannot read the request from `/no/such/request.json`",
+        ));
 }
 
 #[test]
