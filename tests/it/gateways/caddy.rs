@@ -5,10 +5,10 @@ use crate::helpers::{TestApp, settings, spawn_with};
 
 /// Caddy with `deploy/caddy/Caddyfile`; no admin endpoint, no TLS, state
 /// under a temp dir; a new port and directory when the port was taken.
-async fn start_caddy(app: &TestApp, upstream: std::net::SocketAddr) -> Gateway {
+async fn start_caddy(app: &TestApp, upstream: std::net::SocketAddr, token: &str) -> Gateway {
     let mut failures = Vec::new();
     for _ in 0..3 {
-        match try_caddy(app, upstream).await {
+        match try_caddy(app, upstream, token).await {
             Ok(caddy) => return caddy,
             Err(log) => failures.push(log),
         }
@@ -16,7 +16,11 @@ async fn start_caddy(app: &TestApp, upstream: std::net::SocketAddr) -> Gateway {
     panic!("caddy did not start:\n{}", failures.join("\n---\n"));
 }
 
-async fn try_caddy(app: &TestApp, upstream: std::net::SocketAddr) -> Result<Gateway, String> {
+async fn try_caddy(
+    app: &TestApp,
+    upstream: std::net::SocketAddr,
+    token: &str,
+) -> Result<Gateway, String> {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
     let port = free_port();
@@ -26,6 +30,7 @@ async fn try_caddy(app: &TestApp, upstream: std::net::SocketAddr) -> Result<Gate
             ("SITE", &format!("http://127.0.0.1:{port}")),
             ("AIPDP", &app.addr.to_string()),
             ("UPSTREAM", &upstream.to_string()),
+            ("AIPDP_TOKEN", token),
         ],
     );
     let global = format!(
@@ -82,7 +87,7 @@ async fn get(
 async fn caddy_forwards_allowed_requests_with_the_route_and_blocks_denied_ones() {
     let app = spawn_with(settings(&[]), aipdp::catalog::BUILTIN_SOURCE).await;
     let (upstream, seen) = echo_upstream().await;
-    let caddy = start_caddy(&app, upstream).await;
+    let caddy = start_caddy(&app, upstream, "").await;
 
     // Allowed: the decided route reaches the upstream and replaces the
     // client's own routing headers, including ones aipdp did not set.
@@ -146,4 +151,35 @@ async fn caddy_forwards_allowed_requests_with_the_route_and_blocks_denied_ones()
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["errors"][0]["pointer"], "/headers/x-ai-feature");
     assert_eq!(seen.count(), 2);
+}
+
+/// With API tokens on, the gateway sends aipdp its own token in place of
+/// the client's Authorization, which still reaches the upstream; a wrong
+/// token lets nothing through.
+#[tokio::test]
+async fn caddy_sends_aipdp_its_token_and_the_upstream_the_clients() {
+    let token = "gateway-token-0123456789";
+    let app = spawn_with(
+        settings(&[("AIPDP_AUTH__API_TOKENS", token)]),
+        aipdp::catalog::BUILTIN_SOURCE,
+    )
+    .await;
+    let (upstream, seen) = echo_upstream().await;
+    let client = [
+        ("authorization", "Bearer sk-client-key"),
+        ("x-tenant-id", "acme-eu"),
+        ("x-ai-feature", "meeting_summary"),
+    ];
+    let gateway = start_caddy(&app, upstream, token).await;
+    let (status, _, body) = get(&gateway, &client).await;
+    assert_eq!(status, 200, "{body}\n{}", gateway.log());
+    let got = seen.last();
+    assert_eq!(got["authorization"], "Bearer sk-client-key", "{got:?}");
+    assert_eq!(got["x-ai-provider"], "anthropic");
+    drop(gateway);
+
+    let wrong = start_caddy(&app, upstream, "not-the-token-0123456789").await;
+    let (status, _, _) = get(&wrong, &client).await;
+    assert_ne!(status, 200);
+    assert_eq!(seen.count(), 1, "a request got through with a wrong token");
 }

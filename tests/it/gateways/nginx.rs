@@ -7,10 +7,10 @@ use crate::helpers::{TestApp, settings, spawn_with};
 
 /// nginx with `deploy/nginx/aipdp-authz.conf`, everything under a temp
 /// dir; a new port and directory when the port was taken meanwhile.
-async fn start_nginx(app: &TestApp, upstream: std::net::SocketAddr) -> Gateway {
+async fn start_nginx(app: &TestApp, upstream: std::net::SocketAddr, token: &str) -> Gateway {
     let mut failures = Vec::new();
     for _ in 0..3 {
-        match try_nginx(app, upstream).await {
+        match try_nginx(app, upstream, token).await {
             Ok(nginx) => return nginx,
             Err(log) => failures.push(log),
         }
@@ -18,7 +18,11 @@ async fn start_nginx(app: &TestApp, upstream: std::net::SocketAddr) -> Gateway {
     panic!("nginx did not start:\n{}", failures.join("\n---\n"));
 }
 
-async fn try_nginx(app: &TestApp, upstream: std::net::SocketAddr) -> Result<Gateway, String> {
+async fn try_nginx(
+    app: &TestApp,
+    upstream: std::net::SocketAddr,
+    token: &str,
+) -> Result<Gateway, String> {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().display().to_string();
     let port = free_port();
@@ -29,6 +33,7 @@ async fn try_nginx(app: &TestApp, upstream: std::net::SocketAddr) -> Result<Gate
             ("UPSTREAM", &upstream.to_string()),
             ("LISTEN", &format!("127.0.0.1:{port}")),
             ("CACHE_DIR", &format!("{root}/cache")),
+            ("AIPDP_TOKEN", token),
         ],
     );
     std::fs::write(dir.path().join("aipdp-authz.conf"), site).unwrap();
@@ -89,7 +94,7 @@ async fn get(
 async fn nginx_forwards_allowed_requests_with_the_route_and_blocks_denied_ones() {
     let app = spawn_with(settings(&[]), aipdp::catalog::BUILTIN_SOURCE).await;
     let (upstream, seen) = echo_upstream().await;
-    let nginx = start_nginx(&app, upstream).await;
+    let nginx = start_nginx(&app, upstream, "").await;
 
     // Allowed: the upstream gets the decided route; the client's own
     // x-ai-provider is replaced.
@@ -154,7 +159,7 @@ async fn nginx_shows_bad_headers_as_403_when_configured() {
     )
     .await;
     let (upstream, seen) = echo_upstream().await;
-    let nginx = start_nginx(&app, upstream).await;
+    let nginx = start_nginx(&app, upstream, "").await;
     let (status, headers, _) = get(
         &nginx,
         &[
@@ -183,7 +188,7 @@ async fn nginx_caches_decisions_per_tenant_until_the_ttl() {
     let ttl = 3;
     let app = spawn_with(settings(&[]), &catalog_with_ttl(ttl)).await;
     let (upstream, seen) = echo_upstream().await;
-    let nginx = start_nginx(&app, upstream).await;
+    let nginx = start_nginx(&app, upstream, "").await;
     let eu = [
         ("x-tenant-region", "EU"),
         ("x-ai-feature", "meeting_summary"),
@@ -235,4 +240,35 @@ async fn nginx_caches_decisions_per_tenant_until_the_ttl() {
     let later = seen.last();
     assert_ne!(later["x-decision-id"], first["x-decision-id"]);
     assert_eq!(later["x-ai-provider"], "anthropic");
+}
+
+/// With API tokens on, the gateway sends aipdp its own token in place of
+/// the client's Authorization, which still reaches the upstream; a wrong
+/// token lets nothing through.
+#[tokio::test]
+async fn nginx_sends_aipdp_its_token_and_the_upstream_the_clients() {
+    let token = "gateway-token-0123456789";
+    let app = spawn_with(
+        settings(&[("AIPDP_AUTH__API_TOKENS", token)]),
+        aipdp::catalog::BUILTIN_SOURCE,
+    )
+    .await;
+    let (upstream, seen) = echo_upstream().await;
+    let client = [
+        ("authorization", "Bearer sk-client-key"),
+        ("x-tenant-id", "acme-eu"),
+        ("x-ai-feature", "meeting_summary"),
+    ];
+    let gateway = start_nginx(&app, upstream, token).await;
+    let (status, _, body) = get(&gateway, &client).await;
+    assert_eq!(status, 200, "{body}\n{}", gateway.log());
+    let got = seen.last();
+    assert_eq!(got["authorization"], "Bearer sk-client-key", "{got:?}");
+    assert_eq!(got["x-ai-provider"], "anthropic");
+    drop(gateway);
+
+    let wrong = start_nginx(&app, upstream, "not-the-token-0123456789").await;
+    let (status, _, _) = get(&wrong, &client).await;
+    assert_ne!(status, 200);
+    assert_eq!(seen.count(), 1, "a request got through with a wrong token");
 }
