@@ -16,8 +16,8 @@ use super::AppState;
 use super::answer::{FAILED_TO_ANSWER, serialised};
 use super::error::Problem;
 use super::front::RequestContext;
-use super::gateway::{GatewayAnswer, UNKNOWN_TENANT, UnknownTenants, decide_for_gateway, etag};
-use super::observe::{Endpoint, record_decision, record_refusal};
+use super::gateway::{GatewayAnswer, UnknownTenants, decide_for_gateway, etag};
+use super::observe::{Endpoint, record_decision, record_unknown_tenant};
 use crate::catalog::format::{RawTenant, ResidencyInput};
 use crate::catalog::{Catalog, FieldError, Route};
 use crate::wire::{ProblemBody, RouteDecisionBody, route_json};
@@ -248,14 +248,13 @@ pub fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -
             (route_json(catalog, decision, &decision_id), routes)
         }
         GatewayAnswer::UnknownTenant { id, feature } => {
-            record_refusal(
+            record_unknown_tenant(
                 state,
                 context,
                 Endpoint::Authz,
                 &loaded,
                 id.as_deref(),
                 feature,
-                UNKNOWN_TENANT,
                 &decision_id,
             );
             match serialised(&answer.body(catalog, decision_id.to_string())) {

@@ -20,8 +20,8 @@ use utoipa::ToSchema;
 use super::decisions::JsonProblems;
 use super::error::{Problem, ValidJson};
 use super::front::RequestContext;
-use super::gateway::{GatewayAnswer, UNKNOWN_TENANT, UnknownTenants, decide_for_gateway};
-use super::observe::{Endpoint, record_decision, record_refusal};
+use super::gateway::{GatewayAnswer, UnknownTenants, decide_for_gateway};
+use super::observe::{Endpoint, record_decision, record_unknown_tenant};
 use super::{AppState, LoadedCatalog};
 use crate::catalog::FieldError;
 use crate::catalog::format::{
@@ -407,14 +407,12 @@ pub async fn search_action(
     let loaded = state.catalog();
     let catalog = &loaded.catalog;
     let raw = tenant_of(&request.subject, &request.resource, "").map_err(Problem::invalid)?;
-    let require_known = state.settings().authz.require_known_tenant;
     let decision_id = state.next_decision_id();
-    let unknown = raw
-        .id
-        .as_deref()
-        .is_some_and(|id| catalog.tenant_profile(id).is_none())
-        && (raw.region.is_none() || require_known);
-    if unknown {
+    let unknown = UnknownTenants::with_setting(
+        state.settings().authz.require_known_tenant,
+        UnknownTenants::RefusedWithoutRegion,
+    );
+    if unknown.refuse(catalog, &raw) {
         // Same refusal as an evaluation: no fall-through to defaults.
         let body = ActionSearchResponse {
             results: Vec::new(),
@@ -579,14 +577,13 @@ fn evaluate<'c>(
             decision,
             &decision_id,
         ),
-        GatewayAnswer::UnknownTenant { id, feature } => record_refusal(
+        GatewayAnswer::UnknownTenant { id, feature } => record_unknown_tenant(
             state,
             context,
             Endpoint::AuthZen,
             loaded,
             id.as_deref(),
             feature,
-            UNKNOWN_TENANT,
             &decision_id,
         ),
     }

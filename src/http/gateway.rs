@@ -70,6 +70,22 @@ impl UnknownTenants {
             otherwise
         }
     }
+
+    /// Whether `raw` is refused as an unknown tenant under this rule: its
+    /// id names no profile (or, when only profiles are served, it has
+    /// none) and the rule does not let it stand alone.
+    pub fn refuse(self, catalog: &Catalog, raw: &RawTenant) -> bool {
+        let refused = match self {
+            UnknownTenants::Refused => true,
+            UnknownTenants::RefusedWithoutRegion => raw.region.is_none(),
+            UnknownTenants::AdHoc => false,
+        };
+        refused
+            && match raw.id.as_deref() {
+                Some(id) => catalog.tenant_profile(id).is_none(),
+                None => self == UnknownTenants::Refused,
+            }
+    }
 }
 
 /// Resolves the tenant and the feature, then decides; a tenant id that
@@ -85,18 +101,7 @@ pub fn decide_for_gateway<'c>(
     unknown: UnknownTenants,
     (tenant_pointer, feature_pointer): (&str, &str),
 ) -> Result<GatewayAnswer<'c>, Vec<FieldError>> {
-    let refused = match unknown {
-        UnknownTenants::Refused => true,
-        UnknownTenants::RefusedWithoutRegion => raw.region.is_none(),
-        UnknownTenants::AdHoc => false,
-    };
-    // Without an id a request stands alone, unless only profiles are
-    // served.
-    let unknown_id = match raw.id.as_deref() {
-        Some(id) => catalog.tenant_profile(id).is_none(),
-        None => unknown == UnknownTenants::Refused,
-    };
-    if refused && unknown_id {
+    if unknown.refuse(catalog, raw) {
         // Still report a bad feature or a malformed field first: a typo is
         // a client error, not a refusal.
         let fields = catalog.resolve_tenant_fields(raw, tenant_pointer);

@@ -16,6 +16,7 @@ use axum::http::HeaderValue;
 use axum::http::request::Parts;
 
 use super::front::RequestContext;
+use super::gateway::UNKNOWN_TENANT;
 use super::{AppState, LoadedCatalog, decision_log};
 use crate::catalog::Id;
 use crate::engine::{Decision, Outcome};
@@ -121,19 +122,17 @@ pub fn record_decision(
     }
 }
 
-/// Counts and logs a gateway's refusal made before any decision (a
-/// tenant the catalog does not know, [`super::gateway::UNKNOWN_TENANT`]):
-/// a deny under no mode, for `feature`, with the one reason `code`. Its
-/// answer carries a decision id, so the audit trail has its line too.
-#[allow(clippy::too_many_arguments)]
-pub fn record_refusal(
+/// Counts and logs a gateway's refusal of a tenant the catalog does not
+/// know, made before any decision: a deny under no mode, for `feature`,
+/// with the one reason [`UNKNOWN_TENANT`]. Its answer carries a decision
+/// id, so the audit trail has its line too.
+pub fn record_unknown_tenant(
     state: &AppState,
     context: &RequestContext,
     endpoint: Endpoint,
     loaded: &LoadedCatalog,
     tenant_id: Option<&str>,
     feature: &Id,
-    code: &'static str,
     decision_id: &DecisionId,
 ) {
     let catalog = &loaded.catalog;
@@ -154,7 +153,7 @@ pub fn record_refusal(
         latency_us: u64::try_from(context.started.elapsed().as_micros()).unwrap_or(u64::MAX),
     };
     let features = std::iter::once(feature);
-    if !decision_log::write(log.format, &line, features, std::iter::once(code)) {
+    if !decision_log::write(log.format, &line, features, std::iter::once(UNKNOWN_TENANT)) {
         state.metrics().decision_log_dropped();
     }
 }
