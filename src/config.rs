@@ -253,6 +253,10 @@ pub enum ConfigError {
     },
     #[error("environment variable `{var}`: {problem}")]
     Env { var: String, problem: String },
+    /// A value of the wrong type or range once defaults, file and
+    /// environment are merged.
+    #[error("setting `{key}`: {problem}")]
+    Merged { key: String, problem: String },
     #[error("setting `{key}`: {problem}")]
     Invalid { key: &'static str, problem: String },
 }
@@ -301,17 +305,20 @@ impl Settings {
             let value = if path.first() == Some(&"auth") {
                 toml::Value::String(value)
             } else {
-                parse_scalar(&value)
+                parse_scalar(&value).map_err(|problem| ConfigError::Env {
+                    var: var.clone(),
+                    problem,
+                })?
             };
             set_path(&mut table, &path, value).map_err(|problem| ConfigError::Env {
                 var: var.clone(),
                 problem,
             })?;
         }
-        let mut settings: Settings =
-            toml::Table::try_into(table).map_err(|source| ConfigError::Parse {
-                origin: "defaults, file and environment together".into(),
-                source,
+        let mut settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| ConfigError::Merged {
+                key: e.path().to_string(),
+                problem: e.into_inner().message().to_owned(),
             })?;
         settings.validate()?;
         settings.tokens = settings.auth.tokens()?;
@@ -504,20 +511,26 @@ fn set_path(table: &mut toml::Table, path: &[&str], value: toml::Value) -> Resul
 }
 
 /// Environment values are TOML scalars when they parse as one, else strings.
-fn parse_scalar(value: &str) -> toml::Value {
+/// Digits that overflow a TOML integer are refused rather than passed on as
+/// a string, whose type error would hide the real problem.
+fn parse_scalar(value: &str) -> Result<toml::Value, String> {
     if let Ok(i) = value.parse::<i64>() {
-        return toml::Value::Integer(i);
+        return Ok(toml::Value::Integer(i));
+    }
+    let digits = value.strip_prefix('-').unwrap_or(value);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("`{value}` is out of range for a number"));
     }
     if value.contains('.')
         && let Ok(f) = value.parse::<f64>()
     {
-        return toml::Value::Float(f);
+        return Ok(toml::Value::Float(f));
     }
-    match value {
+    Ok(match value {
         "true" => toml::Value::Boolean(true),
         "false" => toml::Value::Boolean(false),
         _ => toml::Value::String(value.to_owned()),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -561,6 +574,34 @@ mod tests {
         assert!(
             text.contains("AIPDP_LIMITS__NOPE") && text.contains("nope"),
             "{text}"
+        );
+    }
+
+    fn load_error(pairs: &[(&str, &str)]) -> String {
+        Settings::load(None, env(pairs))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_key() {
+        assert_eq!(
+            load_error(&[("AIPDP_LIMITS__RETRY_AFTER_SECONDS", "-5")]),
+            "setting `limits.retry_after_seconds`: invalid value: integer `-5`, expected u32"
+        );
+        assert_eq!(
+            load_error(&[("AIPDP_LOG__FORMAT", "xml")]),
+            "setting `log.format`: unknown variant `xml`, expected `text` or `json`"
+        );
+    }
+
+    #[test]
+    fn digits_too_large_for_a_number_are_refused_as_such() {
+        assert_eq!(
+            load_error(&[("AIPDP_LIMITS__MAX_BATCH", "99999999999999999999")]),
+            "environment variable `AIPDP_LIMITS__MAX_BATCH`: \
+             `99999999999999999999` is out of range for a number"
         );
     }
 
