@@ -26,9 +26,7 @@ const MAX_WIDE: usize = 4096;
 /// The first problem found, naming the entry (`features[meeting_summary]`,
 /// `regions[EU]`, ...) and what is wrong with it.
 pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
-    if raw.version.trim().is_empty() {
-        return Err(invalid("version", "must not be empty"));
-    }
+    check_version(&raw.version)?;
     limit("providers", raw.providers.len(), IdSet::CAPACITY)?;
     limit("modes", raw.modes.len(), IdSet::CAPACITY)?;
     limit("compliance regimes", raw.compliance.len(), IdSet::CAPACITY)?;
@@ -681,6 +679,33 @@ fn intern<'a>(
 fn limit(kind: &'static str, len: usize, max: usize) -> Result<(), CatalogError> {
     if len > max {
         return Err(CatalogError::TooMany { kind, max });
+    }
+    Ok(())
+}
+
+/// The most characters a catalog version may have.
+const MAX_VERSION: usize = 64;
+
+/// The version travels in entity tags, metric labels and log lines, so it
+/// is kept to visible ASCII without quotes: `2026-11-24.1`, `v3+hotfix`.
+fn check_version(version: &str) -> Result<(), CatalogError> {
+    if version.is_empty() {
+        return Err(invalid("version", "must not be empty"));
+    }
+    if version.len() > MAX_VERSION {
+        return Err(invalid(
+            "version",
+            &format!("must be at most {MAX_VERSION} characters"),
+        ));
+    }
+    if !version
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+    {
+        return Err(invalid(
+            "version",
+            "must be visible ASCII characters without spaces, quotes or backslashes",
+        ));
     }
     Ok(())
 }

@@ -200,6 +200,9 @@ pub enum Condition {
     GlobalProcessing,
     TrainingNotOptedOut,
     HighExposureSector,
+    /// The tenant prefers in-region processing (residency `preferred`) and
+    /// the decided mode may process outside the region.
+    ResidencyPreferenceUnmet,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -228,7 +231,9 @@ pub struct RawSector {
 pub enum Residency {
     /// No requirement.
     None,
-    /// In-region processing preferred; global processing raises a warning.
+    /// In-region processing preferred: no mode is removed, and obligations
+    /// under `residency_preference_unmet` apply when the decided mode may
+    /// process outside the region.
     Preferred,
     /// Processing must stay in the tenant's region.
     Strict,

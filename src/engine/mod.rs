@@ -463,6 +463,9 @@ fn obligations<'c>(
         Condition::GlobalProcessing => handling.processing == Processing::Global,
         Condition::TrainingNotOptedOut => !tenant.training_opt_out,
         Condition::HighExposureSector => high_exposure,
+        Condition::ResidencyPreferenceUnmet => {
+            tenant.residency == Residency::Preferred && handling.processing == Processing::Global
+        }
     };
     let regimes = tenant
         .compliance

@@ -98,6 +98,15 @@ fn broken_catalogs_are_refused_naming_the_entry() {
             edited("id = \"legal\"", "id = \"healthcare\""),
             vec!["duplicate sector id `healthcare`"],
         ),
+        // The version travels in entity tags and metric labels.
+        (
+            edited("\nversion = \"", "\nversion = \"\\\"Q4\\\" "),
+            vec!["version", "visible ASCII characters without spaces, quotes"],
+        ),
+        (
+            edited("\nversion = \"", "\nversion = \"\\u0000"),
+            vec!["version", "visible ASCII"],
+        ),
         // Ids are lower-case snake_case in JSON, region codes upper-case.
         (
             edited("id = \"gdpr\"", "id = \"GDPR\""),

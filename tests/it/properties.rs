@@ -746,6 +746,9 @@ fn check_decision(catalog: &Catalog, raw: &RawDecisionRequest) -> Result<(), Tes
             Condition::GlobalProcessing => global,
             Condition::TrainingNotOptedOut => !tenant.training_opt_out,
             Condition::HighExposureSector => false,
+            Condition::ResidencyPreferenceUnmet => {
+                global && tenant.residency == Residency::Preferred
+            }
         };
         if holds {
             prop_assert!(codes.contains(&&*o.code), "missing `{}`: {body}", o.code);

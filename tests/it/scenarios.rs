@@ -436,7 +436,7 @@ async fn not_opting_out_of_training_raises_the_consent_warning() {
 #[tokio::test]
 async fn gdpr_warns_of_transfers_only_under_global_processing() {
     let app = spawn_app().await;
-    let tenant = |mode: &str| json!({"region": "EU", "data_cluster": "global", "compliance": ["gdpr"], "training_opt_out": true, "selected_mode": mode});
+    let tenant = |mode: &str| json!({"region": "EU", "data_cluster": "global", "residency": "none", "compliance": ["gdpr"], "training_opt_out": true, "selected_mode": mode});
     let local = app
         .decide(json!({"tenant": tenant("zm_plus"), "features": ["meeting_summary"]}))
         .await;
@@ -454,9 +454,39 @@ async fn gdpr_warns_of_transfers_only_under_global_processing() {
 async fn high_exposure_sectors_raise_a_warning() {
     let app = spawn_app().await;
     let d = app
-        .decide(json!({"tenant": {"region": "US", "sector": "healthcare", "training_opt_out": true}, "features": ["meeting_summary"]}))
+        .decide(json!({"tenant": {"region": "US", "residency": "none", "sector": "healthcare", "training_opt_out": true}, "features": ["meeting_summary"]}))
         .await;
     assert_eq!(codes(&d["obligations"]), ["high_exposure_sector"]);
+}
+
+#[tokio::test]
+async fn preferred_residency_is_warned_when_processing_may_leave_the_region() {
+    let app = spawn_app().await;
+    let obligations = |residency: &str, mode: &str| {
+        let app = &app;
+        let body = json!({"tenant": {"region": "EU", "data_cluster": "global", "residency": residency, "training_opt_out": true, "selected_mode": mode}, "features": ["meeting_summary"]});
+        async move { app.decide(body).await["obligations"].clone() }
+    };
+    // `preferred` removes no mode: federated is decided, with the warning.
+    let warned = obligations("preferred", "federated").await;
+    assert_eq!(codes(&warned), ["residency_preference_unmet"]);
+    assert_eq!(
+        warned[0]["message"],
+        "The tenant prefers in-region processing, but the decided mode may process data outside the region: choose a mode that keeps processing in region, or require it with residency `strict`."
+    );
+    assert_eq!(warned[0]["kind"], "warning");
+    // In-region processing meets the preference; `none` states none.
+    assert!(codes(&obligations("preferred", "zm_plus").await).is_empty());
+    assert!(codes(&obligations("none", "federated").await).is_empty());
+    // Residency defaults to `preferred`.
+    let default = app
+        .decide(json!({"tenant": {"region": "US", "training_opt_out": true}, "features": ["meeting_summary"]}))
+        .await;
+    assert_eq!(default["mode"], "federated");
+    assert_eq!(
+        codes(&default["obligations"]),
+        ["residency_preference_unmet"]
+    );
 }
 
 #[tokio::test]
