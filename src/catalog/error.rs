@@ -21,6 +21,24 @@ impl FieldError {
     }
 }
 
+/// A client's value quoted in a message, cut to its first
+/// [`Echo::MAX_CHARS`] characters: an unknown id of 200,000 bytes is named,
+/// not sent back twice (in the message and in the problem's detail).
+pub struct Echo<'a>(pub &'a str);
+
+impl Echo<'_> {
+    pub const MAX_CHARS: usize = 64;
+}
+
+impl std::fmt::Display for Echo<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.char_indices().nth(Echo::MAX_CHARS) {
+            Some((cut, _)) => write!(f, "{}... ({} bytes)", &self.0[..cut], self.0.len()),
+            None => f.write_str(self.0),
+        }
+    }
+}
+
 /// A catalog that cannot be used, with the entry at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {

@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 pub use compile::compile;
-pub use error::{CatalogError, FieldError, LoadError};
+pub use error::{CatalogError, Echo, FieldError, LoadError};
 pub use format::{Condition, ObligationKind, Processing, RawCatalog, Residency};
 pub use tenant::Tenant;
 

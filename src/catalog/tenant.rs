@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use super::format::{RawTenant, ResidencyInput};
 use super::{
-    AddOnId, Catalog, ClusterId, FieldError, IdSet, ModeId, RegionId, Residency, SectorId, list_ids,
+    AddOnId, Catalog, ClusterId, Echo, FieldError, IdSet, ModeId, RegionId, Residency, SectorId,
+    list_ids,
 };
 
 /// A tenant whose every id is known to the catalog.
@@ -104,7 +105,8 @@ impl ResidencyInput {
             ResidencyInput::Unknown(value) => Err(FieldError::new(
                 pointer(),
                 format!(
-                    "unknown residency `{value}`; valid: {}",
+                    "unknown residency `{}`; valid: {}",
+                    Echo(value),
                     list_ids(Residency::ALL.iter().map(|r| r.as_str()))
                 ),
             )),
@@ -135,7 +137,7 @@ impl Catalog {
                 None => {
                     errors.push(FieldError::new(
                         format!("{pointer}/{field}"),
-                        format!("unknown {kind} `{value}`; valid: {}", valid()),
+                        format!("unknown {kind} `{}`; valid: {}", Echo(value), valid()),
                     ));
                     None
                 }
@@ -192,7 +194,7 @@ impl Catalog {
                     Some(index) => out.insert(usize::from(index)),
                     None => errors.push(FieldError::new(
                         format!("{pointer}/{field}/{i}"),
-                        format!("unknown {kind} `{value}`; valid: {}", valid()),
+                        format!("unknown {kind} `{}`; valid: {}", Echo(value), valid()),
                     )),
                 }
             }

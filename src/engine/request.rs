@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::catalog::format::{RawDecisionRequest, RawTenant};
-use crate::catalog::{Catalog, FeatureId, FieldError, IdSet, Tenant, list_ids};
+use crate::catalog::{Catalog, Echo, FeatureId, FieldError, IdSet, Tenant, list_ids};
 
 /// The most features one request may name.
 pub const MAX_FEATURES: usize = 64;
@@ -148,7 +148,8 @@ pub fn resolve_feature(
         FieldError::new(
             pointer,
             format!(
-                "unknown feature `{id}`; valid: {}",
+                "unknown feature `{}`; valid: {}",
+                Echo(id),
                 list_ids(catalog.features.iter().map(|f| &*f.id))
             ),
         )

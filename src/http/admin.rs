@@ -193,7 +193,7 @@ pub async fn catalog_diff(
     })
     .await?;
     let text = String::from_utf8(bytes.to_vec()).map_err(|e| {
-        Problem::new(
+        Problem::about_body(
             StatusCode::BAD_REQUEST,
             "unreadable-body",
             "Unreadable body",
@@ -206,7 +206,7 @@ pub async fn catalog_diff(
         .await
         .map_err(|e| Problem::internal(format!("diff task failed: {e}")))?;
     result.map(Json).map_err(|error| {
-        Problem::new(
+        Problem::about_body(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-catalog",
             "Invalid catalog",

@@ -23,10 +23,10 @@ use super::front::RequestContext;
 use super::gateway::{GatewayAnswer, UnknownTenants, decide_for_gateway};
 use super::observe::{Endpoint, record_decision, record_unknown_tenant};
 use super::{AppState, LoadedCatalog};
-use crate::catalog::FieldError;
 use crate::catalog::format::{
     RawTenant, Residency, ResidencyInput, object, objects, optional_object,
 };
+use crate::catalog::{Echo, FieldError};
 use crate::engine::{DecisionRequest, decide, resolve_tenant};
 use crate::wire::{ProblemBody, RouteDecisionBody};
 
@@ -605,7 +605,7 @@ fn tenant_of(
             format!("{prefix}/subject/type"),
             format!(
                 "unknown subject type `{}`; valid: `{SUBJECT_TYPE}`",
-                subject.kind
+                Echo(&subject.kind)
             ),
         ));
     }
@@ -614,7 +614,7 @@ fn tenant_of(
             format!("{prefix}/resource/type"),
             format!(
                 "unknown resource type `{}`; valid: `{RESOURCE_TYPE}`",
-                resource.kind
+                Echo(&resource.kind)
             ),
         ));
     }

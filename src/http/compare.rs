@@ -15,7 +15,7 @@ use super::AppState;
 use super::decisions::JsonProblems;
 use super::error::{Problem, ValidJson};
 use crate::catalog::format::{RawDecisionRequest, RawTenant};
-use crate::catalog::{Catalog, FieldError, ModeId, Processing, list_ids};
+use crate::catalog::{Catalog, Echo, FieldError, ModeId, Processing, list_ids};
 use crate::engine::{
     CurrentMode, ModeChange, WhatIf, compare_decisions, current_mode, decide_under, resolve_request,
 };
@@ -268,7 +268,8 @@ fn resolve_modes(
             None => errors.push(FieldError::new(
                 format!("/modes/{i}"),
                 format!(
-                    "unknown mode `{id}`; valid: {}",
+                    "unknown mode `{}`; valid: {}",
+                    Echo(id),
                     list_ids(catalog.modes.iter().map(|m| &*m.id))
                 ),
             )),

@@ -7,8 +7,8 @@ use utoipa::IntoParams;
 use super::AppState;
 use super::answer::json_answer;
 use super::error::Problem;
-use crate::catalog::FieldError;
 use crate::catalog::format::RawTenant;
+use crate::catalog::{Echo, FieldError};
 use crate::engine::{eligibility as grid, resolve_features, resolve_tenant};
 use crate::wire::{EligibilityBody, ModeEligibilityBody, ProblemBody};
 
@@ -87,7 +87,7 @@ pub async fn eligibility(
             "add_on" => list(&mut tenant.add_ons),
             other => errors.push(FieldError::new(
                 format!("/{other}"),
-                format!("unknown parameter `{other}`; known: region, data_cluster, residency, feature, allowed_provider, denied_provider, compliance, add_on"),
+                format!("unknown parameter `{}`; known: region, data_cluster, residency, feature, allowed_provider, denied_provider, compliance, add_on", Echo(other)),
             )),
         }
     }

@@ -86,6 +86,19 @@ impl Problem {
         }
     }
 
+    /// A problem with the request body as a whole (its size, its
+    /// encoding), listed as one error whose pointer is the whole body.
+    pub fn about_body(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: String,
+    ) -> Problem {
+        let mut problem = Problem::new(status, slug, title, detail.clone());
+        problem.errors.push(FieldError::new("", detail));
+        problem
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
     }
@@ -250,7 +263,7 @@ pub fn typed_body<F: Fn(&str) -> bool>(
     Either::Right(read.map(move |read| match read {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<LengthLimitError>() => Err(too_large(limit)),
-        Err(error) => Err(Problem::new(
+        Err(error) => Err(Problem::about_body(
             StatusCode::BAD_REQUEST,
             "unreadable-body",
             "Unreadable body",
@@ -261,7 +274,7 @@ pub fn typed_body<F: Fn(&str) -> bool>(
 
 /// The 413 problem for a body over `limit` bytes.
 fn too_large(limit: usize) -> Problem {
-    Problem::new(
+    Problem::about_body(
         StatusCode::PAYLOAD_TOO_LARGE,
         "body-too-large",
         "Body too large",
@@ -291,19 +304,24 @@ fn media_type_problem(
     if accepts(essence) {
         return None;
     }
-    Some(Problem::new(
+    let detail = format!(
+        "send the body as `{want}`, not `{}`",
+        if content_type.is_empty() {
+            "(no content type)"
+        } else {
+            content_type
+        }
+    );
+    let mut problem = Problem::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported-media-type",
         "Unsupported media type",
-        format!(
-            "send the body as `{want}`, not `{}`",
-            if content_type.is_empty() {
-                "(no content type)"
-            } else {
-                content_type
-            }
-        ),
-    ))
+        detail.clone(),
+    );
+    problem
+        .errors
+        .push(FieldError::new("/headers/content-type", detail));
+    Some(problem)
 }
 
 /// Parses JSON into `T`, mapping every error to a pointer below `prefix`.
@@ -368,16 +386,26 @@ fn mistyped_value(bytes: &[u8], pointer: &str) -> Option<String> {
     Some(format!("invalid type: {kind}, expected a string"))
 }
 
+/// The problem of JSON that cannot be read at `prefix` (empty for the whole
+/// body). Inside a batch the position serde_json gives counts from the
+/// item, not the body, so it is left out and the pointer locates the item.
 fn malformed(prefix: &str, error: &serde_json::Error) -> Problem {
+    let (message, detail) = if prefix.is_empty() {
+        let message = error.to_string();
+        let detail = format!("the body is not valid JSON: {message}");
+        (message, detail)
+    } else {
+        let message = strip_position(&error.to_string());
+        let detail = format!("the request at `{prefix}` is not valid JSON: {message}");
+        (message, detail)
+    };
     let mut problem = Problem::new(
         StatusCode::BAD_REQUEST,
         "malformed-json",
         "Malformed JSON",
-        format!("the body is not valid JSON: {error}"),
+        detail,
     );
-    problem
-        .errors
-        .push(FieldError::new(prefix, error.to_string()));
+    problem.errors.push(FieldError::new(prefix, message));
     problem
 }
 

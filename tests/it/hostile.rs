@@ -169,6 +169,30 @@ async fn malformed_json_is_a_400_naming_the_syntax_error() {
 }
 
 #[tokio::test]
+async fn a_batch_item_that_cannot_be_read_is_located_by_its_pointer() {
+    let app = spawn_app().await;
+    // The batch is valid JSON; its second item holds a number no `f64`
+    // can, on the body's second line.
+    let body = b"{\"requests\": [{\"tenant\": {\"region\": \"EU\"}, \"features\": [\"meeting_summary\"]},\n  {\"tenant\": {\"region\": \"EU\"}, \"features\": [\"meeting_summary\"], \"explain\": 1e999}]}";
+    let response = post_json(&app, "/v1/decisions/batch", body).await;
+    assert_eq!(response.status, 200);
+    let results = response.json()["results"].clone();
+    assert_eq!(results[0]["outcome"], "permit");
+    // A position inside the item would not be the body's; the pointer says
+    // where it is instead.
+    assert_eq!(
+        results[1],
+        json!({
+            "type": "urn:aipdp:problem:malformed-json",
+            "title": "Malformed JSON",
+            "status": 400,
+            "detail": "the request at `/requests/1` is not valid JSON: number out of range",
+            "errors": [{"pointer": "/requests/1", "message": "number out of range"}]
+        })
+    );
+}
+
+#[tokio::test]
 async fn json_cut_short_at_every_byte_is_a_400() {
     let app = spawn_app().await;
     // Every proper prefix of a valid request is malformed; reqwest keeps one
@@ -238,6 +262,9 @@ async fn wrong_and_missing_content_types_are_415() {
                     .starts_with("send the body as `application/json`"),
                 "{problem}"
             );
+            // The header at fault is named like a field.
+            assert_eq!(pointers(&problem), ["/headers/content-type"]);
+            assert_eq!(problem["errors"][0]["message"], problem["detail"]);
         }
     }
     // Parameters and case do not matter; a `+json` suffix is JSON.
@@ -330,6 +357,16 @@ async fn huge_strings_and_arrays_under_the_body_limit_are_precise_400s() {
     let response = post_json(&app, "/v1/decisions", body.to_string().as_bytes()).await;
     let problem = assert_problem(&response, 400, "invalid-request");
     assert_eq!(pointers(&problem), ["/tenant/region"]);
+    // It is quoted cut short, not echoed whole in the message and detail.
+    let message = problem["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "unknown region `{}... (200000 bytes)`; valid: `US`",
+            &long[..64]
+        )),
+        "{message}"
+    );
+    assert!(response.body.len() < 1024, "{} bytes", response.body.len());
 
     // A huge tenant id.
     let body = json!({"tenant": {"id": long, "region": "EU"}, "features": ["meeting_summary"]});
@@ -523,6 +560,11 @@ async fn a_body_past_the_limit_is_413_whether_announced_or_streamed() {
     assert_eq!(
         problem["detail"], "the request body is over the limit of 4096 bytes",
         "{problem}"
+    );
+    // The error names the body as a whole: the empty pointer.
+    assert_eq!(
+        problem["errors"],
+        json!([{"pointer": "", "message": "the request body is over the limit of 4096 bytes"}])
     );
     let response = post_json(&app, "/v1/route", body.as_bytes()).await;
     assert_problem(&response, 413, "body-too-large");
