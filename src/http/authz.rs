@@ -103,12 +103,21 @@ pub enum AuthzResponses<'a> {
     /// when the route has them, `x-ai-platform`, `x-ai-endpoint` and
     /// `x-ai-provider-model`; `x-envoy-auth-headers-to-remove` names the
     /// routing headers not set, so a client cannot set them itself.
-    #[response(status = 200)]
+    #[response(status = 200, headers(
+        ("x-ai-mode" = String, description = "The mode decided"),
+        ("x-ai-provider" = String, description = "The provider to send the request to"),
+        ("x-ai-model" = String, description = "The model to ask for"),
+        ("x-ai-region" = String, description = "Where the provider processes the request: a region code, or `global`"),
+        ("x-decision-id" = String, description = "The decision's id, as logged"),
+    ))]
     Allowed(#[to_schema] RouteDecisionBody<'a>),
     /// Denied, with the stable reason code in `x-ai-deny-reason`
     /// (`unknown_tenant` for a tenant id that names no profile, when
     /// `authz.require_known_tenant` is set) and `x-decision-id`.
-    #[response(status = 403)]
+    #[response(status = 403, headers(
+        ("x-ai-deny-reason" = String, description = "The stable code of the first reason"),
+        ("x-decision-id" = String, description = "The decision's id, as logged"),
+    ))]
     Denied(#[to_schema] RouteDecisionBody<'a>),
     /// Missing or invalid headers (403 instead when `authz.invalid_status`
     /// is 403, for nginx).

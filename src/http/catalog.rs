@@ -72,8 +72,13 @@ impl ToSchema for CatalogBody<'_> {
 #[utoipa::path(get, path = "/v1/catalog", tag = "catalog",
     params(("If-None-Match" = Option<String>, Header, description = "Entity tag of a copy the caller holds")),
     responses(
-        (status = 200, description = "The catalog, with its `ETag`", body = CatalogBody),
-        (status = 304, description = "The caller's copy is current"),
+        (status = 200, description = "The catalog, with its `ETag`", body = CatalogBody, headers(
+            ("ETag" = String, description = "The catalog version and digest, the same on every catalog resource"),
+            ("Cache-Control" = String, description = "`private, max-age=` the catalog's `ttl_seconds`"),
+        )),
+        (status = 304, description = "The caller's copy is current", headers(
+            ("ETag" = String, description = "The catalog's entity tag"),
+        )),
     ))]
 pub async fn whole(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let loaded = state.catalog();
@@ -102,8 +107,13 @@ macro_rules! sub_resource {
         #[utoipa::path(get, path = $path, tag = "catalog",
             params(("If-None-Match" = Option<String>, Header, description = "Entity tag of a copy the caller holds")),
             responses(
-                (status = 200, description = $what, body = $body),
-                (status = 304, description = "The caller's copy is current"),
+                (status = 200, description = $what, body = $body, headers(
+                    ("ETag" = String, description = "The catalog version and digest, the same on every catalog resource"),
+                    ("Cache-Control" = String, description = "`private, max-age=` the catalog's `ttl_seconds`"),
+                )),
+                (status = 304, description = "The caller's copy is current", headers(
+                    ("ETag" = String, description = "The catalog's entity tag"),
+                )),
             ))]
         pub async fn $fn(State(state): State<AppState>, headers: HeaderMap) -> Response {
             let loaded = state.catalog();

@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use tower_http::cors::{AllowOrigin, Any, Cors, CorsLayer};
 
 use super::AppState;
-use super::error::Problem;
+use super::error::{PROBLEM_JSON, Problem};
 use crate::config::{Settings, Tokens};
 
 /// The configured tokens, kept only as SHA-256 digests.
@@ -270,6 +270,119 @@ where
             Either::Right(self.plain.call(request))
         } else {
             Either::Left(self.cors.call(request))
+        }
+    }
+}
+
+/// Declares, on every operation of the OpenAPI document, the refusals the
+/// front door may answer it with before its handler runs: 503 when shed
+/// (with `Retry-After`) and 408 past the request deadline, except on the
+/// paths never shed; and, on the paths API tokens guard, the optional
+/// `api_token` scheme with its 401 (with `WWW-Authenticate`) and 403. The
+/// answers are shared components. Run on the whole document, once its
+/// paths are in.
+pub fn declare_refusals(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::SecurityRequirement;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, header::HeaderBuilder};
+    let problem = || {
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ProblemBody")))
+            .build()
+    };
+    let refusals = [
+        (
+            "408",
+            "Timeout",
+            "The request took longer than `limits.request_timeout_ms`",
+            None,
+        ),
+        (
+            "503",
+            "Overloaded",
+            "Shed: `limits.max_concurrent_requests` requests are in progress",
+            Some((
+                "Retry-After",
+                "Seconds to wait before retrying (`limits.retry_after_seconds`)",
+            )),
+        ),
+        (
+            "401",
+            "Unauthenticated",
+            "API tokens are configured and the request has none",
+            Some(("WWW-Authenticate", "`Bearer realm=\"aipdp\"`")),
+        ),
+        (
+            "403",
+            "Forbidden",
+            "API tokens are configured and the request's is not one of them",
+            None,
+        ),
+    ];
+    let components = openapi.components.get_or_insert_with(Default::default);
+    for (_, name, description, header) in &refusals {
+        let mut response = ResponseBuilder::new()
+            .description(*description)
+            .content(PROBLEM_JSON, problem());
+        if let Some((header, about)) = header {
+            response = response.header(
+                *header,
+                HeaderBuilder::new().description(Some(*about)).build(),
+            );
+        }
+        components
+            .responses
+            .insert((*name).to_owned(), RefOr::T(response.build()));
+    }
+    for (path, item) in &mut openapi.paths.paths {
+        let guarded = !OPEN.contains(&path.as_str()) && !is_admin(path);
+        let shed = !NEVER_SHED.contains(&path.as_str());
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let responses = &mut operation.responses.responses;
+            for (status, name, description, _) in &refusals {
+                let applies = if matches!(*status, "401" | "403") {
+                    guarded
+                } else {
+                    shed
+                };
+                if !applies {
+                    continue;
+                }
+                match responses.get_mut(*status) {
+                    None => {
+                        let shared = Ref::new(format!("#/components/responses/{name}"));
+                        responses.insert((*status).to_owned(), RefOr::Ref(shared));
+                    }
+                    // The status answers something else too (the
+                    // authoriser's 403 deny): the problem goes beside it.
+                    Some(RefOr::T(response)) if !response.content.contains_key(PROBLEM_JSON) => {
+                        response.description = format!(
+                            "{}\n\nOr, as problem+json: {description}.",
+                            response.description
+                        );
+                        response.content.insert(PROBLEM_JSON.to_owned(), problem());
+                    }
+                    Some(_) => {}
+                }
+            }
+            if guarded {
+                // `{}` first: without API tokens configured, none is needed.
+                operation.security = Some(vec![
+                    SecurityRequirement::default(),
+                    SecurityRequirement::new("api_token", Vec::<String>::new()),
+                ]);
+            }
         }
     }
 }

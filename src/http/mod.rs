@@ -256,6 +256,7 @@ fn api() -> OpenApiRouter<AppState> {
 /// `aipdp openapi`.
 pub fn openapi_json() -> String {
     let (_, mut spec) = api().split_for_parts();
+    guard::declare_refusals(&mut spec);
     // axum's catch-all `{*rest}` is the OpenAPI path parameter `{rest}`.
     let paths = &mut spec.paths.paths;
     if let Some(item) = paths.remove(authz::CATCH_ALL_ROUTE) {

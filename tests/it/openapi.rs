@@ -43,3 +43,68 @@ async fn the_service_serves_the_same_document() {
         assert!(decisions.get(status).is_some(), "{status} not documented");
     }
 }
+
+/// The front door's refusals (shed, deadline, tokens) are declared where
+/// they can happen, and only there.
+#[test]
+fn the_front_doors_refusals_are_declared_where_they_apply() {
+    let doc: serde_json::Value = serde_json::from_str(&aipdp::http::openapi_json()).unwrap();
+    let statuses = |path: &str, method: &str| -> Vec<String> {
+        let responses = doc["paths"][path][method]["responses"].as_object().unwrap();
+        responses.keys().cloned().collect()
+    };
+    let shared = |path: &str, method: &str, status: &str| {
+        doc["paths"][path][method]["responses"][status]["$ref"].clone()
+    };
+    // A guarded, shed endpoint: all four, as shared answers.
+    for (status, name) in [
+        ("401", "Unauthenticated"),
+        ("403", "Forbidden"),
+        ("408", "Timeout"),
+        ("503", "Overloaded"),
+    ] {
+        assert_eq!(
+            shared("/v1/decisions", "post", status),
+            format!("#/components/responses/{name}")
+        );
+    }
+    assert_eq!(
+        doc["paths"]["/v1/eligibility"]["get"]["security"],
+        serde_json::json!([{}, {"api_token": []}])
+    );
+    let overloaded = &doc["components"]["responses"]["Overloaded"];
+    assert!(overloaded["headers"].get("Retry-After").is_some());
+    assert!(
+        doc["components"]["responses"]["Unauthenticated"]["headers"]
+            .get("WWW-Authenticate")
+            .is_some()
+    );
+    // Probes are neither shed nor guarded; the document itself is not
+    // guarded; admin endpoints keep their own token.
+    assert_eq!(statuses("/healthz", "get"), ["200"]);
+    assert_eq!(statuses("/openapi.json", "get"), ["200", "408", "503"]);
+    assert!(
+        doc["paths"]["/openapi.json"]["get"]
+            .get("security")
+            .is_none()
+    );
+    assert_eq!(
+        doc["paths"]["/admin/status"]["get"]["security"],
+        serde_json::json!([{"admin_token": []}])
+    );
+    // The authoriser's 403 is a deny (JSON) or a refused token
+    // (problem+json).
+    let denied = &doc["paths"]["/v1/authz"]["get"]["responses"]["403"]["content"];
+    assert!(denied.get("application/json").is_some());
+    assert!(denied.get("application/problem+json").is_some());
+    let allowed = &doc["paths"]["/v1/authz"]["get"]["responses"]["200"]["headers"];
+    for header in [
+        "x-ai-mode",
+        "x-ai-provider",
+        "x-ai-model",
+        "x-ai-region",
+        "x-decision-id",
+    ] {
+        assert!(allowed.get(header).is_some(), "{header} not declared");
+    }
+}
