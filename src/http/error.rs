@@ -327,7 +327,8 @@ fn media_type_problem(
 /// Parses JSON into `T`, mapping every error to a pointer below `prefix`.
 ///
 /// # Errors
-/// 400 `malformed-json` for syntax errors, `invalid-request` for shape errors.
+/// 400 `malformed-json` for syntax errors, `invalid-request` for shape
+/// errors, naming each bad field (see [`further_errors`]).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], prefix: &str) -> Result<T, Problem> {
     // Well-formed bodies, the common case, take serde_json's plain path;
     // tracking the path costs an allocation per object key, so only a body
@@ -337,9 +338,84 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], prefix: &str) -> Result<T, 
     if let Ok(Object(value)) = serde_json::from_slice(bytes) {
         return Ok(value);
     }
+    let first = match locate::<T>(bytes, prefix)? {
+        Ok(value) => return Ok(value),
+        Err(first) => first,
+    };
+    let mut errors = vec![first];
+    further_errors::<T>(bytes, prefix, &mut errors);
+    Err(Problem::invalid(errors))
+}
+
+/// The most times [`further_errors`] reads a body again.
+const FURTHER_READS: usize = 16;
+
+/// After the first bad field of a body that is valid JSON, the others
+/// serde would have stopped at: each bad value found is taken out (a bad
+/// list item with its whole list, whose other items' pointers would shift)
+/// and the rest read again, at most [`FURTHER_READS`] times. A field that
+/// is missing because it was taken out is no error of the client's, and
+/// ends the search.
+fn further_errors<T: DeserializeOwned>(bytes: &[u8], prefix: &str, errors: &mut Vec<FieldError>) {
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return;
+    };
+    let mut taken_out = Vec::new();
+    for _ in 0..FURTHER_READS {
+        let Some(last) = errors.last() else { return };
+        let Some(member) = take_out_member(&mut value, &last.pointer[prefix.len()..]) else {
+            return;
+        };
+        taken_out.push(member);
+        let Ok(bytes) = serde_json::to_vec(&value) else {
+            return;
+        };
+        let error = match locate::<T>(&bytes, prefix) {
+            Ok(Err(error)) => error,
+            Ok(Ok(_)) | Err(_) => return,
+        };
+        if error.message.starts_with("missing field `")
+            && taken_out
+                .iter()
+                .any(|m| *m == error.pointer[prefix.len()..])
+        {
+            return;
+        }
+        errors.push(error);
+    }
+}
+
+/// Removes the object member `pointer` names, or that holds the list item
+/// it names; returns the member's pointer.
+fn take_out_member(value: &mut serde_json::Value, pointer: &str) -> Option<String> {
+    let mut member = pointer;
+    loop {
+        let (parent, key) = member.rsplit_once('/')?;
+        match value.pointer_mut(parent) {
+            Some(serde_json::Value::Object(members)) => {
+                let key = key.replace("~1", "/").replace("~0", "~");
+                return members.remove(&key).map(|_| member.to_owned());
+            }
+            Some(serde_json::Value::Array(_)) => member = parent,
+            _ => return None,
+        }
+    }
+}
+
+/// Reads `bytes` as `T` tracking the path: the value, the field at fault,
+/// or (as the outer error) the problem of JSON that cannot be read.
+fn locate<T: DeserializeOwned>(
+    bytes: &[u8],
+    prefix: &str,
+) -> Result<Result<T, FieldError>, Problem> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let err = match serde_path_to_error::deserialize::<_, Object<T>>(&mut de) {
-        Ok(Object(value)) => return de.end().map(|()| value).map_err(|e| malformed(prefix, &e)),
+        Ok(Object(value)) => {
+            return de
+                .end()
+                .map(|()| Ok(value))
+                .map_err(|e| malformed(prefix, &e));
+        }
         Err(err) => err,
     };
     let pointer = format!("{prefix}{}", path_pointer(err.path()));
@@ -368,7 +444,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], prefix: &str) -> Result<T, 
         }
         _ => pointer,
     };
-    Err(Problem::invalid(vec![FieldError::new(pointer, message)]))
+    Ok(Err(FieldError::new(pointer, message)))
 }
 
 /// For valid JSON whose value at `pointer` is not a string: what it is.

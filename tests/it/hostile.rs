@@ -169,6 +169,68 @@ async fn malformed_json_is_a_400_naming_the_syntax_error() {
 }
 
 #[tokio::test]
+async fn every_field_of_the_wrong_shape_is_named_not_only_the_first() {
+    let app = spawn_app().await;
+    let body = json!({
+        "tenant": {"region": 5, "residency": 7, "bogus": 1, "data_cluster": "local"},
+        "features": [1, "meeting_summary"],
+        "extra": {}
+    });
+    let response = post_json(&app, "/v1/decisions", body.to_string().as_bytes()).await;
+    let problem = assert_problem(&response, 400, "invalid-request");
+    let mut named = pointers(&problem);
+    named.sort_unstable();
+    assert_eq!(
+        named,
+        [
+            "/extra",
+            "/features/0",
+            "/tenant/bogus",
+            "/tenant/region",
+            "/tenant/residency"
+        ],
+        "{problem}"
+    );
+    assert_eq!(problem["detail"], "5 fields are invalid");
+
+    // A required field taken out to read on is not reported missing; one
+    // the client left out is.
+    let body = br#"{"tenant": {"region": 5}, "features": 3}"#;
+    let response = post_json(&app, "/v1/decisions", body).await;
+    let problem = assert_problem(&response, 400, "invalid-request");
+    assert_eq!(
+        pointers(&problem),
+        ["/tenant/region", "/features"],
+        "{problem}"
+    );
+    assert_eq!(
+        problem["errors"][1]["message"],
+        "invalid type: integer `3`, expected a sequence"
+    );
+    let body = br#"{"tenant": {"region": 5}}"#;
+    let response = post_json(&app, "/v1/decisions", body).await;
+    let problem = assert_problem(&response, 400, "invalid-request");
+    assert_eq!(
+        pointers(&problem),
+        ["/tenant/region", "/features"],
+        "{problem}"
+    );
+    assert_eq!(problem["errors"][1]["message"], "missing field `features`");
+
+    // In a batch, under the item's pointer.
+    let body = json!({"requests": [{"tenant": {"region": 1, "bogus": true}, "features": ["meeting_summary"]}]});
+    let response = post_json(&app, "/v1/decisions/batch", body.to_string().as_bytes()).await;
+    assert_eq!(response.status, 200);
+    let item = response.json()["results"][0].clone();
+    assert_eq!(
+        pointers(&item),
+        ["/requests/0/tenant/bogus", "/requests/0/tenant/region"],
+        "{item}"
+    );
+    still_decides(&app).await;
+}
+
+#[tokio::test]
 async fn a_batch_item_that_cannot_be_read_is_located_by_its_pointer() {
     let app = spawn_app().await;
     // The batch is valid JSON; its second item holds a number no `f64`
