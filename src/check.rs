@@ -1,7 +1,7 @@
 //! Runs the example decisions a catalog carries, as `aipdp check` does.
 
-use crate::catalog::Catalog;
-use crate::catalog::format::RawExample;
+use crate::catalog::format::{RawExample, RawExpectation};
+use crate::catalog::{Catalog, list_ids};
 use crate::engine::{decide, resolve_request};
 
 /// An example whose decision differs from what it expects.
@@ -36,8 +36,9 @@ fn check_example(catalog: &Catalog, example: &RawExample) -> Result<(), String> 
             .collect();
         format!("invalid request: {}", list.join("; "))
     })?;
-    let decision = decide(catalog, &request);
     let expect = &example.expect;
+    check_expectation(catalog, expect)?;
+    let decision = decide(catalog, &request);
     let outcome = decision.outcome.as_str();
     if outcome != expect.outcome {
         return Err(format!(
@@ -80,6 +81,44 @@ fn check_example(catalog: &Catalog, example: &RawExample) -> Result<(), String> 
         if got != want {
             return Err(format!(
                 "expected `{feature}` routed to `{want}`, got `{got}`"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An expectation naming an outcome, mode or provider that does not
+/// exist could never be met; it is refused as such, not reported as a
+/// decision that differs.
+fn check_expectation(catalog: &Catalog, expect: &RawExpectation) -> Result<(), String> {
+    const OUTCOMES: [&str; 3] = ["permit", "partial", "deny"];
+    if !OUTCOMES.contains(&expect.outcome.as_str()) {
+        return Err(format!(
+            "expect.outcome: unknown outcome `{}`; valid: {}",
+            expect.outcome,
+            list_ids(OUTCOMES)
+        ));
+    }
+    let modes = || list_ids(catalog.modes.iter().map(|m| &*m.id));
+    let named_modes = expect.mode.iter().map(|m| ("expect.mode", m));
+    let listed_modes = expect
+        .eligible_modes
+        .iter()
+        .flatten()
+        .map(|m| ("expect.eligible_modes", m));
+    for (field, mode) in named_modes.chain(listed_modes) {
+        if catalog.mode_id(mode).is_none() {
+            return Err(format!(
+                "{field}: unknown mode `{mode}`; valid: {}",
+                modes()
+            ));
+        }
+    }
+    for (feature, provider) in &expect.routes {
+        if provider != "none" && catalog.provider_id(provider).is_none() {
+            return Err(format!(
+                "expect.routes.{feature}: unknown provider `{provider}`; valid: {}, or `none`",
+                list_ids(catalog.providers.iter().map(|p| &*p.id))
             ));
         }
     }

@@ -67,7 +67,8 @@ pub enum Command {
     },
     /// Decide one request (JSON, as for POST /v1/decisions) without a server.
     Decide {
-        /// Read the request from this file instead of standard input.
+        /// Read the request from this file instead of standard input (`-`
+        /// is standard input).
         #[arg(long, value_name = "FILE")]
         request: Option<PathBuf>,
         /// Catalog file; the built-in catalog when omitted.
@@ -163,6 +164,11 @@ fn serve(
             return exit::USAGE;
         }
     };
+    let catalog_origin = if catalog.is_some() {
+        "--catalog"
+    } else {
+        "setting `catalog`"
+    };
     if let Some(path) = catalog {
         settings.catalog = Some(path);
     }
@@ -173,7 +179,7 @@ fn serve(
     let loaded = match load_catalog(settings.catalog.as_deref()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("aipdp: {e}");
+            eprintln!("aipdp: catalog ({catalog_origin}): {e}");
             return exit::INVALID_CATALOG;
         }
     };
@@ -323,6 +329,7 @@ fn decide_once(request: Option<&Path>, catalog: Option<&Path>) -> u8 {
             return exit::INVALID_CATALOG;
         }
     };
+    let request = request.filter(|path| *path != Path::new("-"));
     let mut text = Vec::new();
     let read = match &request {
         Some(path) => std::fs::read(path).map(|b| text = b),

@@ -408,17 +408,46 @@ pub fn compile(raw: RawCatalog) -> Result<Catalog, CatalogError> {
             routes.push(list);
         }
     }
+    // A preference some offering of its mode offers, but whose
+    // `only_features` leave this feature out in every one, could never be
+    // a route: refused rather than kept as a silent dead entry.
+    for (f, per_mode) in preferences.iter().enumerate() {
+        for (m, list) in per_mode.iter().enumerate() {
+            for &(provider, _) in list {
+                let serves = offerings.iter().enumerate().any(|(o, offering)| {
+                    offering.mode.index() == m
+                        && routes[f * offerings.len() + o]
+                            .iter()
+                            .any(|r| r.provider.0 == provider)
+                });
+                if !serves {
+                    let mode = &by_exposure[m].id;
+                    return Err(invalid(
+                        &format!("features[{}].routes.{mode}", features[f].id),
+                        &format!(
+                            "provider `{}` serves this feature in no offering of mode `{mode}`: its `only_features` leave it out everywhere",
+                            raw.providers[usize::from(provider)].id
+                        ),
+                    ));
+                }
+            }
+        }
+    }
     for (position, route) in routes.iter_mut().flatten().enumerate() {
         route.position = u32::try_from(position).unwrap_or(u32::MAX);
     }
 
-    let obligations = compile_obligations("obligations", &raw.obligations)?;
+    // Codes are unique across the top-level obligations and every regime's:
+    // one answer can hold both.
+    let mut codes = FxHashMap::default();
+    let obligations = compile_obligations("obligations", &raw.obligations, &mut codes)?;
     let mut compliance = Vec::with_capacity(raw.compliance.len());
     for c in &raw.compliance {
+        let entry = format!("compliance[{}].obligations", c.id);
         compliance.push(Regime {
             id: c.id.as_str().into(),
             name: c.name.as_str().into(),
-            obligations: compile_obligations(&format!("compliance[{}]", c.id), &c.obligations)?,
+            obligations: compile_obligations(&entry, &c.obligations, &mut codes)?,
         });
     }
     let sectors = raw
@@ -596,16 +625,33 @@ fn field_problem(entry: &str, errors: &[super::FieldError]) -> CatalogError {
     invalid(entry, &problem)
 }
 
-fn compile_obligations(
+/// Compiles a list of obligations, refusing codes that are badly spelled
+/// or already in `codes` (code -> the list that has it).
+fn compile_obligations<'a>(
     entry: &str,
-    raw: &[RawObligation],
+    raw: &'a [RawObligation],
+    codes: &mut FxHashMap<&'a str, String>,
 ) -> Result<Vec<Obligation>, CatalogError> {
     raw.iter()
-        .map(|o| {
+        .enumerate()
+        .map(|(i, o)| {
             if o.code.trim().is_empty() || o.message.trim().is_empty() {
                 return Err(invalid(
                     entry,
                     "every obligation needs a code and a message",
+                ));
+            }
+            if let Some(problem) = IdCase::Lower.problem(&o.code) {
+                let problem = problem.replacen("id", "code", 1);
+                return Err(invalid(&format!("{entry}[{i}]"), &problem));
+            }
+            if let Some(first) = codes.insert(&o.code, entry.to_owned()) {
+                return Err(invalid(
+                    &format!("{entry}[{}]", o.code),
+                    &format!(
+                        "duplicate obligation code `{}`, already used in `{first}`",
+                        o.code
+                    ),
                 ));
             }
             Ok(Obligation {

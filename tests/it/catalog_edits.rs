@@ -98,6 +98,48 @@ fn broken_catalogs_are_refused_naming_the_entry() {
             edited("id = \"legal\"", "id = \"healthcare\""),
             vec!["duplicate sector id `healthcare`"],
         ),
+        // Obligation codes are spelled like ids and unique across regimes.
+        (
+            edited(
+                "code = \"training_consent_warning\"",
+                "code = \"Training Consent\"",
+            ),
+            vec![
+                "obligations[0]",
+                "code `Training Consent` must be lower-case snake_case",
+            ],
+        ),
+        (
+            edited(
+                "code = \"high_exposure_sector\"",
+                "code = \"training_consent_warning\"",
+            ),
+            vec![
+                "obligations[training_consent_warning]",
+                "duplicate obligation code `training_consent_warning`, already used in `obligations`",
+            ],
+        ),
+        (
+            edited(
+                "{ code = \"ccpa_training_rights\"",
+                "{ code = \"gdpr_legal_basis\"",
+            ),
+            vec![
+                "compliance[ccpa].obligations[gdpr_legal_basis]",
+                "already used in `compliance[gdpr].obligations`",
+            ],
+        ),
+        // A preference whose provider serves the feature nowhere.
+        (
+            edited(
+                "routes.federated = [{ provider = \"perplexity\", model = \"sonar-pro\" }]",
+                "routes.federated = [{ provider = \"elevenlabs\", model = \"sonar-pro\" }]",
+            ),
+            vec![
+                "features[web_search_answers].routes.federated",
+                "provider `elevenlabs` serves this feature in no offering of mode `federated`",
+            ],
+        ),
         // The version travels in entity tags and metric labels.
         (
             edited("\nversion = \"", "\nversion = \"\\\"Q4\\\" "),

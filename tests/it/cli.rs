@@ -62,6 +62,75 @@ fn check_fails_on_a_failing_example() {
 }
 
 #[test]
+fn decide_reads_stdin_for_a_request_file_of_dash() {
+    aipdp()
+        .args(["decide", "--request", "-"])
+        .write_stdin(r#"{"tenant": {"region": "EU"}, "features": ["meeting_summary"]}"#)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"mode\": \"zm_plus\""));
+}
+
+#[test]
+fn serve_names_the_setting_of_a_catalog_it_cannot_read() {
+    aipdp()
+        .arg("serve")
+        .env("AIPDP_CATALOG", "/nonexistent/catalog.toml")
+        .env("AIPDP_LISTEN", "127.0.0.1:0")
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::starts_with(
+            "aipdp: catalog (setting `catalog`): /nonexistent/catalog.toml: cannot read:",
+        ));
+    aipdp()
+        .args([
+            "serve",
+            "--catalog",
+            "/nonexistent/catalog.toml",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::starts_with(
+            "aipdp: catalog (--catalog): /nonexistent/catalog.toml: cannot read:",
+        ));
+}
+
+#[test]
+fn check_names_an_expectation_that_could_never_be_met() {
+    let original = "expect = { outcome = \"permit\", mode = \"zmo\", eligible_modes = [\"zmo\"], routes = { meeting_summary = \"zoom\" } }";
+    for (expect, message) in [
+        (
+            "expect = { outcome = \"allow\" }",
+            "expect.outcome: unknown outcome `allow`; valid: `permit`, `partial`, `deny`",
+        ),
+        (
+            "expect = { outcome = \"permit\", mode = \"turbo\" }",
+            "expect.mode: unknown mode `turbo`; valid: `zmo`, `zm_plus`, `federated`",
+        ),
+        (
+            "expect = { outcome = \"permit\", eligible_modes = [\"zmo\", \"zmo_plus\"] }",
+            "expect.eligible_modes: unknown mode `zmo_plus`",
+        ),
+        (
+            "expect = { outcome = \"permit\", routes = { meeting_summary = \"zoom_ai\" } }",
+            "expect.routes.meeting_summary: unknown provider `zoom_ai`",
+        ),
+    ] {
+        let bad = file_with(&edited(original, expect));
+        aipdp()
+            .arg("check")
+            .arg(bad.path())
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains(message));
+    }
+}
+
+#[test]
 fn decide_reads_stdin_and_exits_by_outcome() {
     aipdp()
         .arg("decide")

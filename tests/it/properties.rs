@@ -263,7 +263,8 @@ fn bits(mask: u8, n: usize) -> Vec<usize> {
 
 /// Turns a plan into a catalog file that passes validation: every region's
 /// default mode is offered on its default cluster, every mode has an
-/// offering, preferences name only providers the mode offers, features that
+/// offering, preferences name only providers some offering of the mode lets
+/// serve the feature (`only_features`), features that
 /// need an add-on are listed only under the add-on's modes.
 fn build_catalog(plan: &CatalogPlan) -> RawCatalog {
     let s = &plan.sizes;
@@ -296,7 +297,6 @@ fn build_catalog(plan: &CatalogPlan) -> RawCatalog {
             offered[at(m, 0, 0)] = true;
         }
     }
-    let mut mode_offers = vec![Vec::<usize>::new(); s.modes];
     let mut modes = Vec::new();
     for (m, &exposure) in plan.exposure.iter().enumerate() {
         let mut offerings = Vec::new();
@@ -309,9 +309,6 @@ fn build_catalog(plan: &CatalogPlan) -> RawCatalog {
                 let providers = cell_providers(cell)
                     .into_iter()
                     .map(|p| {
-                        if !mode_offers[m].contains(&p) {
-                            mode_offers[m].push(p);
-                        }
                         let bit = |mask: u8| mask & (1 << p) != 0;
                         RawOfferedProvider {
                             id: provider(p),
@@ -347,6 +344,18 @@ fn build_catalog(plan: &CatalogPlan) -> RawCatalog {
         });
     }
 
+    // Whether some offering of mode `m` lets provider `p` serve feature `f`.
+    let serves = |m: usize, p: usize, f: usize| {
+        modes[m].offerings.iter().any(|o| {
+            o.providers.iter().any(|offered| {
+                offered.id == provider(p)
+                    && offered
+                        .only_features
+                        .as_ref()
+                        .is_none_or(|only| only.contains(&feature(f)))
+            })
+        })
+    };
     let add_on_modes: Vec<Vec<usize>> = plan
         .add_on_modes
         .iter()
@@ -368,7 +377,7 @@ fn build_catalog(plan: &CatalogPlan) -> RawCatalog {
                 }
                 let mut list: Vec<usize> = Vec::new();
                 for p in wanted.iter().map(|&p| usize::from(p) % s.providers) {
-                    if mode_offers[m].contains(&p) && !list.contains(&p) {
+                    if serves(m, p, f) && !list.contains(&p) {
                         list.push(p);
                     }
                 }
