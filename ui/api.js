@@ -47,6 +47,25 @@ function propertiesTable(s) {
       h("td", {}, typeOf(p)), h("td", {}, p.description || ""))))));
 }
 
+// The document, for resolving shared answers (`#/components/responses/...`).
+let doc = null;
+
+function response(r) {
+  return r.$ref ? doc.components.responses[refName(r.$ref)] || { description: refName(r.$ref) } : r;
+}
+
+// Who may call an operation: its security requirements, where `{}` means
+// no token is needed (API tokens are optional, off until configured).
+function security(op) {
+  if (!op.security) return null;
+  const alternatives = op.security.map((req) => Object.keys(req));
+  const tokens = alternatives.filter((names) => names.length).map((names) => names.join(" + "));
+  if (!tokens.length) return null;
+  const optional = alternatives.some((names) => !names.length);
+  return h("p", {}, "Bearer token: ", tokens.map((t, i) => [i ? " or " : "", h("code", {}, t)]),
+    optional ? " (only when the service has tokens configured)" : " (required)");
+}
+
 function operation(path, method, op) {
   const id = `op-${method}-${path.replace(/[^a-z0-9]+/gi, "-")}`;
   const params = (op.parameters || []).map((p) => h("li", {},
@@ -54,13 +73,19 @@ function operation(path, method, op) {
   const body = op.requestBody && op.requestBody.content
     ? Object.entries(op.requestBody.content).map(([type, c]) => h("p", {}, "Request body ", h("code", {}, type), ": ", typeOf(c.schema)))
     : [];
-  const responses = Object.entries(op.responses || {}).map(([code, r]) => h("li", {},
-    h("strong", {}, code), " ", r.description || "",
-    Object.entries(r.content || {}).map(([type, c]) => [" — ", h("code", {}, type), " ", typeOf(c.schema)])));
+  const responses = Object.entries(op.responses || {}).map(([code, declared]) => {
+    const r = response(declared);
+    const headers = Object.keys(r.headers || {});
+    return h("li", {},
+      h("strong", {}, code), " ", r.description || "",
+      Object.entries(r.content || {}).map(([type, c]) => [" — ", h("code", {}, type), " ", typeOf(c.schema)]),
+      headers.length ? [" — headers ", headers.map((name, i) => [i ? ", " : "", h("code", {}, name)])] : null);
+  });
   return h("section", { class: "panel", id, "aria-labelledby": `${id}-title` },
     h("h2", { id: `${id}-title` }, h("span", { class: "badge info" }, method.toUpperCase()), h("code", {}, path)),
     op.summary ? h("p", {}, h("strong", {}, op.summary)) : null,
     op.description ? h("p", {}, op.description) : null,
+    security(op),
     params.length ? [h("h3", {}, "Parameters"), h("ul", { class: "plain" }, params)] : null,
     body,
     h("h3", {}, "Responses"), h("ul", { class: "plain" }, responses));
@@ -68,7 +93,9 @@ function operation(path, method, op) {
 
 async function start() {
   try {
-    const doc = await (await fetch("/openapi.json")).json();
+    const answer = await fetch("/openapi.json");
+    if (!answer.ok) throw new Error(`HTTP ${answer.status} ${answer.statusText}`.trim());
+    doc = await answer.json();
     $("api-version").textContent = `OpenAPI ${doc.openapi} · ${doc.info.title} ${doc.info.version}`;
     $("intro").replaceChildren(h("section", { class: "panel" }, h("h2", {}, doc.info.title), h("p", {}, doc.info.description || "")));
     const byTag = new Map((doc.tags || []).map((t) => [t.name, { tag: t, ops: [] }]));
@@ -98,7 +125,10 @@ async function start() {
     window.addEventListener("hashchange", openTarget);
     openTarget();
   } catch (err) {
-    $("status").textContent = `The API description could not be loaded: ${err.message}`;
+    const el = $("status");
+    el.textContent = `The API description could not be loaded: ${err.message}`;
+    el.classList.add("error");
+    el.setAttribute("role", "alert");
   }
 }
 

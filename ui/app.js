@@ -49,17 +49,59 @@ const SHORT = {
 let catalog = null;
 let generation = 0;
 
-async function api(path, body) {
-  const init = body === undefined
-    ? { headers: { accept: "application/json" } }
-    : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
-  const response = await fetch(path, init);
-  const data = await response.json();
-  if (!response.ok) {
-    const fields = (data.errors || []).map((e) => `${e.pointer || "/"}: ${e.message}`).join("; ");
-    throw new Error(fields || data.detail || `HTTP ${response.status}`);
+// The API token, when the service has API tokens configured: entered in the
+// page (a browser cannot send one when it loads a page) and kept for this
+// tab only.
+const TOKEN_KEY = "aipdp-api-token";
+
+/** An answer that is not the one asked for; `status` 0 when none came. */
+class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
   }
+}
+
+async function api(path, body) {
+  const headers = body === undefined ? { accept: "application/json" } : { "content-type": "application/json" };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.authorization = `Bearer ${token}`;
+  const init = body === undefined ? { headers } : { method: "POST", headers, body: JSON.stringify(body) };
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (err) {
+    throw new ApiError(`the service could not be reached (${err.message})`, 0);
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    // Not JSON: a proxy's error page, say. Named by its status below.
+  }
+  if (!response.ok) {
+    const fields = ((data && data.errors) || []).map((e) => `${e.pointer || "/"}: ${e.message}`).join("; ");
+    const detail = fields || (data && data.detail) || `HTTP ${response.status} ${response.statusText}`.trim();
+    throw new ApiError(detail, response.status);
+  }
+  if (data === null) throw new ApiError(`HTTP ${response.status} with a body that is not JSON`, response.status);
   return data;
+}
+
+/** Shows the token form after a 401 or 403, and starts again with the token entered. */
+function askForToken(err) {
+  const form = $("token-form");
+  form.hidden = false;
+  $("token-problem").textContent = sessionStorage.getItem(TOKEN_KEY)
+    ? `The token was refused: ${err.message}`
+    : "This service needs an API token (auth.api_tokens).";
+  $("token").focus();
+}
+
+/** Marks the results as not matching the controls, or as current again. */
+function stale(on) {
+  $("main").classList.toggle("stale", on);
 }
 
 function status(text, error) {
@@ -97,7 +139,7 @@ function buildControls(c) {
       h("select", { id, name: "provider", "data-provider": p.id, "aria-describedby": "providers-hint" },
         option("", "any"), option("allow", "allow"), option("deny", "deny"))));
   }
-  for (const r of c.compliance) $("compliance").append(checkbox("compliance", r.id, r.id));
+  for (const r of c.compliance) $("compliance").append(checkbox("compliance", r.id, r.name ? `${r.name} (${r.id})` : r.id));
   for (const a of c.add_ons) $("add_ons").append(checkbox("add_ons", a.id, a.name || a.id));
   for (const f of c.features) $("features").append(checkbox("features", f.id, f.name || f.id, true));
   $("features-all").addEventListener("click", () => setAll(true));
@@ -153,6 +195,7 @@ async function refresh() {
   const t = tenant();
   const features = checked("features");
   if (!features.length) {
+    stale(true);
     status("Choose at least one feature.", true);
     return;
   }
@@ -167,10 +210,15 @@ async function refresh() {
     renderGrid(grid);
     renderDecision(decision);
     renderCompare(compare);
+    stale(false);
     status(`${grid.region} on the ${grid.data_cluster} cluster, ${grid.residency} residency: ` +
       `${decision.outcome}${decision.mode ? ` under ${decision.mode}` : ""}.`);
   } catch (err) {
-    if (mine === generation) status(`The service refused the request: ${err.message}`, true);
+    if (mine !== generation) return;
+    stale(true);
+    if (err.status === 401 || err.status === 403) askForToken(err);
+    const what = err.status === 0 ? "The results below are out of date" : "The service refused the request";
+    status(`${what}: ${err.message}`, true);
   }
 }
 
@@ -264,7 +312,7 @@ function outcomeBadge(outcome) {
 function obligationList(list) {
   if (!list.length) return h("p", { class: "hint" }, "None.");
   return h("ul", { class: "plain" }, list.map((o) =>
-    h("li", {}, badge(o.kind === "warning" ? "warn" : "info", o.kind), h("code", {}, o.code), " ", o.message)));
+    h("li", {}, badge(o.kind === "warning" ? "warn" : "info", o.kind), h("code", {}, o.code), " ", msg(o.message))));
 }
 
 function renderDecision(d) {
@@ -342,7 +390,7 @@ function renderCatalog(c, changelog) {
     h("p", {}, "Version ", h("strong", {}, c.version), `, decisions cacheable for ${c.ttl_seconds} s. Digest `, h("code", {}, c.digest.slice(0, 16))),
     h("details", { open: true }, h("summary", {}, `Changelog (${changelog.length})`),
       h("ol", { class: "timeline", reversed: true }, changelog.slice().reverse().map((e) =>
-        h("li", {}, h("time", { datetime: e.date }, e.date), h("code", {}, e.version), h("br"), e.summary)))),
+        h("li", {}, h("time", { datetime: e.date }, e.date), h("code", {}, e.version), h("br"), msg(e.summary))))),
     h("details", {}, h("summary", {}, `Regions (${c.regions.length})`),
       table(["Region", "Name", "Default cluster", "Default mode"], c.regions.map((r) =>
         h("tr", {}, h("th", { scope: "row" }, r.id), h("td", {}, r.name), h("td", {}, r.default_cluster), h("td", {}, r.default_mode))))),
@@ -355,14 +403,28 @@ function renderCatalog(c, changelog) {
 }
 
 async function start() {
+  $("token-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
+    $("token-form").hidden = true;
+    load();
+  });
+  await load();
+}
+
+async function load() {
   try {
-    const [c, log] = await Promise.all([api("/v1/catalog"), api("/v1/catalog/changelog")]);
-    catalog = c;
-    $("catalog-version").textContent = c.version;
-    buildControls(c);
-    renderCatalog(c, log.changelog);
+    if (catalog === null) {
+      const [c, log] = await Promise.all([api("/v1/catalog"), api("/v1/catalog/changelog")]);
+      catalog = c;
+      $("catalog-version").textContent = c.version;
+      buildControls(c);
+      renderCatalog(c, log.changelog);
+    }
     await refresh();
   } catch (err) {
+    $("catalog-version").textContent = "not loaded";
+    if (err.status === 401 || err.status === 403) askForToken(err);
     status(`The catalog could not be loaded: ${err.message}`, true);
   }
 }

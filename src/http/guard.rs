@@ -2,7 +2,8 @@
 //!
 //! - [`token_refusal`]: bearer tokens. `/healthz`, `/readyz`, `/metrics` and
 //!   `/openapi.json` are always open (probes and scrapers carry no
-//!   secrets); `/admin/...` needs an admin token and does not exist (404)
+//!   secrets), as are the explorer's static pages under `/ui` (they ask
+//!   for a token before calling the API); `/admin/...` needs an admin token and does not exist (404)
 //!   when none is configured; every other path needs an API token when
 //!   API tokens are configured. Anything added later is therefore guarded
 //!   by default. A missing token is 401 with `WWW-Authenticate`; a token
@@ -90,7 +91,10 @@ fn is_admin(path: &str) -> bool {
 /// refusal to answer with, or `None` to go on.
 pub fn token_refusal(state: &AppState, path: &str, headers: &HeaderMap) -> Option<Response> {
     let guard = &state.inner.guard;
-    let accepted_tokens = if OPEN.contains(&path) {
+    // The explorer's pages are static files with no data: a browser cannot
+    // send a token when it loads them, and they ask for one before calling
+    // the API.
+    let accepted_tokens = if OPEN.contains(&path) || super::ui::paths().contains(&path) {
         return None;
     } else if is_admin(path) {
         if guard.admin.is_empty() {

@@ -10,6 +10,9 @@ import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
 const base = process.env.EXPLORER_URL;
+// The same service with API tokens on, and one of its tokens.
+const tokenBase = process.env.EXPLORER_TOKEN_URL;
+const token = process.env.EXPLORER_TOKEN;
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const shots = join(root, "target", "browser");
 
@@ -21,6 +24,7 @@ const problems = [];
 
 before(async () => {
   assert.ok(base && base.startsWith("http://127.0.0.1:"), "EXPLORER_URL names aipdp on loopback");
+  assert.ok(tokenBase && tokenBase.startsWith("http://127.0.0.1:") && token, "EXPLORER_TOKEN_URL and EXPLORER_TOKEN are set");
   mkdirSync(shots, { recursive: true });
   profile = mkdtempSync(join(tmpdir(), "aipdp-chromium-"));
   context = await chromium.launchPersistentContext(profile, {
@@ -35,7 +39,7 @@ before(async () => {
   // The page must need nothing but its own origin: record and refuse the rest.
   await context.route("**/*", (route) => {
     const url = route.request().url();
-    if (url.startsWith(base) || url.startsWith("data:")) return route.continue();
+    if (url.startsWith(`${base}/`) || url.startsWith(`${tokenBase}/`) || url.startsWith("data:")) return route.continue();
     offOrigin.push(url);
     return route.abort();
   });
@@ -117,6 +121,69 @@ test("the API reference renders the OpenAPI document offline", async () => {
   await page.click('a[href="#schema-CompareBody"]');
   assert.equal(await page.locator("#schema-CompareBody").getAttribute("open"), "");
   await page.screenshot({ path: join(shots, "api-reference.png"), fullPage: false });
+});
+
+test("the API reference shows shared refusals and who needs a token", async () => {
+  const decisions = page.locator("#op-post--v1-decisions");
+  const text = await decisions.innerText();
+  assert.match(text, /503 Shed: `limits.max_concurrent_requests` requests are in progress — application\/problem\+json ProblemBody — headers Retry-After/);
+  assert.match(text, /401 API tokens are configured and the request has none/);
+  assert.match(text, /Bearer token: api_token \(only when the service has tokens configured\)/);
+  assert.doesNotMatch(await page.locator("#op-get--healthz").innerText(), /Bearer token/);
+});
+
+test("an empty feature choice marks the results out of date", async () => {
+  await page.goto(`${base}/ui`);
+  await gridFor("EU", "preferred");
+  assert.equal(await page.locator("#main.stale").count(), 0);
+  await page.click("#features-none");
+  await page.waitForSelector("#main.stale");
+  assert.equal(await page.locator("#status").innerText(), "Choose at least one feature.");
+  await page.click("#features-all");
+  await page.waitForSelector("#main:not(.stale)");
+});
+
+test("on a phone-sized screen the page is one column and never scrolls sideways", async () => {
+  await page.setViewportSize({ width: 375, height: 740 });
+  try {
+    await page.goto(`${base}/ui`);
+    await gridFor("EU", "preferred");
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 375, `the page is ${width}px wide`);
+    // The controls scroll away with the page instead of covering the results.
+    assert.equal(await page.locator("#tenant").evaluate((el) => getComputedStyle(el).position), "static");
+    await page.screenshot({ path: join(shots, "explorer-375.png"), fullPage: false });
+    await page.goto(`${base}/ui/api`);
+    await page.waitForSelector("#operations section", { timeout: 15000 });
+    const apiWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(apiWidth <= 375, `the API reference is ${apiWidth}px wide`);
+  } finally {
+    await page.setViewportSize({ width: 1440, height: 1000 });
+  }
+});
+
+test("with API tokens on, the explorer loads, asks for a token and works with it", async () => {
+  // Its own tab: the refused calls log resource errors in the console.
+  const tab = await context.newPage();
+  try {
+    await tab.goto(`${tokenBase}/ui`);
+    await tab.waitForSelector("#token-form:not([hidden])", { timeout: 15000 });
+    assert.equal(await tab.locator("#token-problem").innerText(), "This service needs an API token (auth.api_tokens).");
+    assert.match(await tab.locator("#status").innerText(), /^The catalog could not be loaded: send a bearer token/);
+    // A wrong token is refused, and said to be.
+    await tab.fill("#token", "not-the-token-at-all-0000");
+    await tab.click("#token-form button");
+    await tab.waitForSelector("#token-form:not([hidden])");
+    await tab.waitForFunction(() => document.getElementById("token-problem").textContent.startsWith("The token was refused"));
+    // The right one loads the catalog and decides.
+    await tab.fill("#token", token);
+    await tab.click("#token-form button");
+    await tab.waitForSelector('#grid[data-region="EU"][data-residency="preferred"]', { timeout: 15000 });
+    assert.equal(await tab.locator("#token-form").isHidden(), true);
+    assert.match(await tab.locator("#decision").innerText(), /Mode\s+zm_plus/);
+  } finally {
+    await tab.close();
+  }
 });
 
 test("nothing was fetched from elsewhere and no script failed", () => {
