@@ -131,11 +131,27 @@ async fn api_tokens_refuse_missing_with_401_and_wrong_with_403() {
 }
 
 #[tokio::test]
-async fn probes_metrics_and_the_spec_stay_open_with_tokens_configured() {
+async fn probes_metrics_the_spec_and_the_static_pages_stay_open_with_tokens_configured() {
     let app = with_tokens().await;
-    for path in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
+    let pages = [
+        "/ui",
+        "/ui/",
+        "/ui/app.js",
+        "/ui/style.css",
+        "/ui/api",
+        "/ui/api.js",
+    ];
+    for path in ["/healthz", "/readyz", "/metrics", "/openapi.json"]
+        .into_iter()
+        .chain(pages)
+    {
         let response = send(&app, reqwest::Method::GET, path, None, None).await;
         assert_eq!(response.status(), 200, "{path}");
+    }
+    // Only those exact paths: the API the pages call stays guarded.
+    for path in ["/v1/catalog", "/ui/../v1/catalog", "/ui/other"] {
+        let response = send(&app, reqwest::Method::GET, path, None, None).await;
+        assert_ne!(response.status(), 200, "{path}");
     }
 }
 
