@@ -131,6 +131,7 @@ function buildControls(c) {
   for (const r of c.regions) region.append(option(r.id, `${r.id} · ${r.name}`, r.id === "EU"));
   for (const cl of c.clusters) $("data_cluster").append(option(cl.id, cl.name || cl.id));
   for (const m of c.modes) $("selected_mode").append(option(m.id, `${m.id} · ${m.name}`));
+  for (const s of c.sectors) $("sector").append(option(s.id, s.high_exposure ? `${s.id} (high exposure)` : s.id));
   const providers = $("providers");
   for (const p of c.providers) {
     const id = `provider-${p.id}`;
@@ -162,6 +163,7 @@ function tenant() {
   const t = { region: $("region").value, residency: $("residency").value };
   if ($("data_cluster").value) t.data_cluster = $("data_cluster").value;
   if ($("selected_mode").value) t.selected_mode = $("selected_mode").value;
+  if ($("sector").value) t.sector = $("sector").value;
   const rules = [...document.querySelectorAll("select[name=provider]")];
   const allowed = rules.filter((s) => s.value === "allow").map((s) => s.dataset.provider);
   const denied = rules.filter((s) => s.value === "deny").map((s) => s.dataset.provider);
@@ -399,7 +401,21 @@ function renderCatalog(c, changelog) {
       table(["Mode", "Regions", "Clusters", "Providers"], modeRows)),
     h("details", {}, h("summary", {}, `Features and provider preferences (${c.features.length})`),
       table(["Feature", ...c.modes.map((m) => m.id)], featureRows)),
-    h("details", {}, h("summary", {}, "Obligations and compliance regimes"), regimes));
+    h("details", {}, h("summary", {}, `Providers (${c.providers.length})`),
+      table(["Provider", "Name", "Third party"], c.providers.map((p) =>
+        h("tr", {}, h("th", { scope: "row" }, p.id), h("td", {}, p.name || ""), h("td", {}, p.third_party ? "yes" : "no"))))),
+    h("details", {}, h("summary", {}, `Add-ons (${c.add_ons.length})`),
+      table(["Add-on", "Modes", "Summary"], c.add_ons.map((a) =>
+        h("tr", {}, h("th", { scope: "row" }, a.name || a.id, h("br"), h("code", {}, a.id)), h("td", {}, a.modes.join(", ")), h("td", {}, a.summary || ""))))),
+    h("details", {}, h("summary", {}, "Obligations and compliance regimes"), regimes),
+    h("details", {}, h("summary", {}, `Sectors (${c.sectors.length})`),
+      table(["Sector", "High exposure"], c.sectors.map((s) =>
+        h("tr", {}, h("th", { scope: "row" }, s.id), h("td", {}, s.high_exposure ? "yes" : "no"))))),
+    h("details", {}, h("summary", {}, `Tenant profiles (${c.tenants.length})`),
+      table(["Tenant", "Region", "Cluster", "Residency", "Selected mode", "Compliance", "Add-ons", "Training opt-out"], c.tenants.map((t) =>
+        h("tr", {}, h("th", { scope: "row" }, t.id), h("td", {}, t.region), h("td", {}, t.data_cluster || "default"),
+          h("td", {}, t.residency || "preferred"), h("td", {}, t.selected_mode || "—"), h("td", {}, (t.compliance || []).join(", ") || "—"),
+          h("td", {}, (t.add_ons || []).join(", ") || "—"), h("td", {}, t.training_opt_out ? "yes" : "no"))))));
 }
 
 async function start() {

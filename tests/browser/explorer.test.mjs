@@ -111,6 +111,17 @@ test("switching to EU makes zm_plus the default, with an explain trace", async (
   await page.screenshot({ path: join(shots, "explorer-full.png"), fullPage: true });
 });
 
+test("a high-exposure sector adds its warning; the catalog lists profiles, sectors and add-ons", async () => {
+  await page.selectOption("#sector", "healthcare");
+  await page.waitForFunction(() => document.getElementById("decision").textContent.includes("high_exposure_sector"), null, { timeout: 15000 });
+  await page.selectOption("#sector", "");
+  await page.waitForFunction(() => !document.getElementById("decision").textContent.includes("high_exposure_sector"), null, { timeout: 15000 });
+  const text = await page.locator("#catalog").innerText();
+  for (const part of [/Providers \(5\)/, /Add-ons \(1\)/, /Sectors \(\d+\)/, /Tenant profiles \(\d+\)/]) assert.match(text, part);
+  await page.locator("#catalog summary", { hasText: /^Tenant profiles/ }).click();
+  assert.match(await page.locator("#catalog").innerText(), /acme-eu\s+EU\s+local\s+strict/);
+});
+
 test("the API reference renders the OpenAPI document offline", async () => {
   await page.goto(`${base}/ui/api`);
   await page.waitForSelector("#operations section", { timeout: 15000 });
