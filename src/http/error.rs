@@ -94,8 +94,20 @@ impl Problem {
         title: &'static str,
         detail: String,
     ) -> Problem {
+        Problem::about("", status, slug, title, detail)
+    }
+
+    /// A problem with one part of the request, listed as one error at
+    /// `pointer` whose message is the detail.
+    fn about(
+        pointer: &str,
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: String,
+    ) -> Problem {
         let mut problem = Problem::new(status, slug, title, detail.clone());
-        problem.errors.push(FieldError::new("", detail));
+        problem.errors.push(FieldError::new(pointer, detail));
         problem
     }
 
@@ -312,16 +324,13 @@ fn media_type_problem(
             content_type
         }
     );
-    let mut problem = Problem::new(
+    Some(Problem::about(
+        "/headers/content-type",
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported-media-type",
         "Unsupported media type",
-        detail.clone(),
-    );
-    problem
-        .errors
-        .push(FieldError::new("/headers/content-type", detail));
-    Some(problem)
+        detail,
+    ))
 }
 
 /// Parses JSON into `T`, mapping every error to a pointer below `prefix`.
