@@ -354,6 +354,7 @@ pub struct RawDecisionRequest {
     #[serde(deserialize_with = "object")]
     pub tenant: RawTenant,
     /// Feature ids; at least one, no duplicates.
+    #[schema(min_items = 1)]
     pub features: Vec<String>,
     /// Adds a step-by-step trace to the answer.
     #[serde(default)]

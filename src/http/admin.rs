@@ -76,7 +76,7 @@ pub struct StatusBody<'a> {
 }
 
 /// Which catalog is in force, and how the last reload went.
-#[utoipa::path(get, path = "/admin/status", tag = "admin",
+#[utoipa::path(get, path = "/admin/status", tag = "admin", operation_id = "admin_status",
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The catalog in force and the last reload attempt", body = StatusBody),
@@ -122,7 +122,7 @@ pub struct ReloadBody {
 /// The file is read, validated and compiled whole; only a valid catalog is
 /// put in force. An invalid one is refused with the reason, and the catalog
 /// in force keeps serving.
-#[utoipa::path(post, path = "/admin/reload", tag = "admin",
+#[utoipa::path(post, path = "/admin/reload", tag = "admin", operation_id = "admin_reload",
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The file was valid: its catalog is in force", body = ReloadBody),

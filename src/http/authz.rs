@@ -109,14 +109,25 @@ pub enum AuthzResponses<'a> {
         ("x-ai-model" = String, description = "The model to ask for"),
         ("x-ai-region" = String, description = "Where the provider processes the request: a region code, or `global`"),
         ("x-decision-id" = String, description = "The decision's id, as logged"),
+        ("x-ai-fallback-chain" = String, description = "The fallback providers in order, comma-separated, empty when there are none (the name is the setting `authz.fallback_header`)"),
+        ("x-ai-platform" = String, description = "The platform the provider is reached on (such as `amazon_bedrock`), when the route has one"),
+        ("x-ai-endpoint" = String, description = "The endpoint to call, when the route names one"),
+        ("x-ai-provider-model" = String, description = "The provider's own model id, when the route names one"),
+        ("x-envoy-auth-headers-to-remove" = String, description = "The routing headers this answer did not set, for Envoy to strip from the forwarded request"),
+        ("Cache-Control" = String, description = "`private, max-age=` the catalog's `ttl_seconds`: how long the answer may be cached"),
+        ("x-accel-expires" = String, description = "The same lifetime in seconds, for nginx's `auth_request` cache"),
+        ("ETag" = String, description = "Weak entity tag of the answer: the catalog version and a hash of the request's tenant and feature headers"),
     ))]
     Allowed(#[to_schema] RouteDecisionBody<'a>),
     /// Denied, with the stable reason code in `x-ai-deny-reason`
     /// (`unknown_tenant` for a tenant id that names no profile, when
     /// `authz.require_known_tenant` is set) and `x-decision-id`.
     #[response(status = 403, headers(
-        ("x-ai-deny-reason" = String, description = "The stable code of the first reason"),
+        ("x-ai-deny-reason" = String, description = "The stable code of the deny: the feature's refusal (such as `feature_not_in_mode`), or why no mode was decided (`no_eligible_mode`, `selected_mode_not_eligible`), or `unknown_tenant`"),
         ("x-decision-id" = String, description = "The decision's id, as logged"),
+        ("Cache-Control" = String, description = "`private, max-age=` the catalog's `ttl_seconds`: how long the answer may be cached"),
+        ("x-accel-expires" = String, description = "The same lifetime in seconds, for nginx's `auth_request` cache"),
+        ("ETag" = String, description = "Weak entity tag of the answer: the catalog version and a hash of the request's tenant and feature headers"),
     ))]
     Denied(#[to_schema] RouteDecisionBody<'a>),
     /// Missing or invalid headers (403 instead when `authz.invalid_status`
@@ -152,8 +163,9 @@ pub async fn authorise(
     answer(&state, &context, request.headers())
 }
 
-/// Authorise a gateway request sent to `/v1/authz/`, as `/v1/authz` does
-/// (Envoy's path for an original path of `/`).
+/// Authorise a gateway request sent to `/v1/authz/`, as `/v1/authz` does.
+///
+/// Envoy sends this path for an original path of `/`.
 #[utoipa::path(
     method(get, post, put, delete, patch, head, options, trace),
     path = "/v1/authz/",
@@ -169,8 +181,11 @@ pub async fn authorise_slash(
     answer(&state, &context, request.headers())
 }
 
-/// Authorise a gateway request; the path after `/v1/authz/` (Envoy's
-/// original path) is ignored.
+/// Authorise a gateway request; the path after `/v1/authz/` is ignored.
+///
+/// Envoy appends the original request path, which may hold further `/`:
+/// every path under `/v1/authz/` is answered, though an OpenAPI path
+/// template matches one segment only.
 #[utoipa::path(method(get, post, put, delete, patch, head, options, trace), path = "/v1/authz/{*rest}", tag = "gateways",
     params(
         ("rest" = String, Path, description = "The original request path, ignored"),
@@ -196,6 +211,7 @@ struct AuthzHeaders {
     /// Provisioned region; required unless `x-tenant-id` names a profile.
     x_tenant_region: Option<String>,
     /// `none`, `preferred`, `strict` or `trust_boundary`.
+    #[param(value_type = Option<crate::catalog::format::Residency>)]
     x_tenant_residency: Option<String>,
     /// The tenant's selected mode.
     x_tenant_mode: Option<String>,

@@ -43,7 +43,8 @@ pub const RESOURCE_TYPE: &str = "ai_deployment";
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Subject {
-    /// Always `tenant`.
+    /// Always `tenant` (any other is refused: in a batch, as that item's
+    /// error).
     #[serde(rename = "type")]
     pub kind: String,
     /// The tenant id; a catalog profile when it names one.
@@ -86,7 +87,8 @@ pub struct ResourceProperties {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Resource {
-    /// Always `ai_deployment`.
+    /// Always `ai_deployment` (any other is refused: in a batch, as that
+    /// item's error).
     #[serde(rename = "type")]
     pub kind: String,
     /// The caller's name for the deployment; not interpreted.
@@ -193,6 +195,17 @@ pub struct EvaluationsResponse<'a> {
     pub evaluations: Vec<EvaluationResponse<'a>>,
 }
 
+/// The answer of `POST /access/v1/evaluations`, for the OpenAPI document:
+/// a batch's answers, or one evaluation's when the request held no
+/// `evaluations`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum EvaluationsAnswer<'a> {
+    Batch(EvaluationsResponse<'a>),
+    One(EvaluationResponse<'a>),
+}
+
 /// Which actions (features) a tenant may use on a deployment.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -290,7 +303,7 @@ pub async fn evaluation(
 /// answer has the single-evaluation shape.
 #[utoipa::path(post, path = "/access/v1/evaluations", tag = "authzen",
     request_body = EvaluationsRequest,
-    responses((status = 200, description = "One decision per evaluation, in order", body = EvaluationsResponse), JsonProblems))]
+    responses((status = 200, description = "One decision per evaluation, in order; without `evaluations` in the request, the single-evaluation answer", body = EvaluationsAnswer), JsonProblems))]
 pub async fn evaluations(
     State(state): State<AppState>,
     context: RequestContext,
@@ -479,7 +492,7 @@ pub async fn search_action(
 ///
 /// URLs start with `authz.public_url`, or with `http://` and the request's
 /// `Host` when that setting is empty.
-#[utoipa::path(get, path = "/.well-known/authzen-configuration", tag = "authzen",
+#[utoipa::path(get, path = "/.well-known/authzen-configuration", tag = "authzen", operation_id = "authzen_configuration",
     responses(
         (status = 200, description = "The PDP metadata", body = AuthzenConfiguration),
         (status = 400, description = "No usable `Host` header and no `authz.public_url`", content_type = "application/problem+json", body = ProblemBody),

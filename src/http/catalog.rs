@@ -69,7 +69,7 @@ impl ToSchema for CatalogBody<'_> {
 }
 
 /// The catalog in force.
-#[utoipa::path(get, path = "/v1/catalog", tag = "catalog",
+#[utoipa::path(get, path = "/v1/catalog", tag = "catalog", operation_id = "get_catalog",
     params(("If-None-Match" = Option<String>, Header, description = "Entity tag of a copy the caller holds")),
     responses(
         (status = 200, description = "The catalog, with its `ETag`", body = CatalogBody, headers(
@@ -96,15 +96,14 @@ pub async fn whole(State(state): State<AppState>, headers: HeaderMap) -> Respons
 }
 
 macro_rules! sub_resource {
-    ($fn:ident, $path:literal, $field:ident, $item:ty, $body:ident, $what:literal) => {
+    ($fn:ident, $operation:literal, $path:literal, $field:ident, $item:ty, $body:ident, $what:literal) => {
         #[derive(Serialize, ToSchema)]
         pub struct $body<'a> {
             pub catalog_version: &'a str,
             pub $field: &'a [$item],
         }
 
-        #[doc = concat!("The catalog's ", $what, ".")]
-        #[utoipa::path(get, path = $path, tag = "catalog",
+        #[utoipa::path(get, path = $path, tag = "catalog", operation_id = $operation, summary = $what,
             params(("If-None-Match" = Option<String>, Header, description = "Entity tag of a copy the caller holds")),
             responses(
                 (status = 200, description = $what, body = $body, headers(
@@ -128,41 +127,46 @@ macro_rules! sub_resource {
 
 sub_resource!(
     regions,
+    "catalog_regions",
     "/v1/catalog/regions",
     regions,
     RawRegion,
     RegionsBody,
-    "regions"
+    "The catalog's regions, each with its default mode."
 );
 sub_resource!(
     modes,
+    "catalog_modes",
     "/v1/catalog/modes",
     modes,
     RawMode,
     ModesBody,
-    "deployment modes"
+    "The catalog's deployment modes, with their exposure rank and offerings."
 );
 sub_resource!(
     providers,
+    "catalog_providers",
     "/v1/catalog/providers",
     providers,
     RawProvider,
     ProvidersBody,
-    "model providers"
+    "The catalog's model providers."
 );
 sub_resource!(
     features,
+    "catalog_features",
     "/v1/catalog/features",
     features,
     RawFeature,
     FeaturesBody,
-    "features"
+    "The catalog's features, with their routes under each mode."
 );
 sub_resource!(
     changelog,
+    "catalog_changelog",
     "/v1/catalog/changelog",
     changelog,
     RawChange,
     ChangelogBody,
-    "changelog: what changed in the offering, by version and date, oldest first"
+    "The catalog's changelog: what changed in the offering, by version and date, oldest first."
 );

@@ -31,10 +31,12 @@ pub struct CompareRequest {
     #[serde(deserialize_with = "crate::catalog::format::object")]
     pub tenant: RawTenant,
     /// Feature ids; at least one, no duplicates.
+    #[schema(min_items = 1)]
     pub features: Vec<String>,
     /// Mode ids to compare, in the order wanted; every mode of the catalog
     /// (least exposure first) when absent.
     #[serde(default)]
+    #[schema(min_items = 1)]
     pub modes: Option<Vec<String>>,
     /// Adds each column's step-by-step trace.
     #[serde(default)]

@@ -48,7 +48,11 @@ fn etag_header(
 #[utoipa::path(post, path = "/v1/decisions", tag = "decisions",
     request_body(content = RawDecisionRequest,
         example = json!({"tenant": {"region": "EU", "residency": "strict", "denied_providers": ["openai"], "compliance": ["gdpr"]}, "features": ["meeting_summary", "web_search_answers"]})),
-    responses((status = 200, description = "The decision", body = DecisionBody), JsonProblems))]
+    responses((status = 200, description = "The decision", body = DecisionBody,
+        headers(
+            ("ETag" = String, description = "Weak entity tag of the answer: the catalog version and a hash of the request, the same for the same request under the same catalog"),
+            ("Cache-Control" = String, description = "`private, max-age=` the catalog's `ttl_seconds`"),
+        )), JsonProblems))]
 pub async fn decide_one(
     State(state): State<AppState>,
     context: RequestContext,
@@ -90,8 +94,9 @@ pub struct BatchRequest {
     /// Decision requests (each shaped as `RawDecisionRequest`), answered in
     /// the same order. Items are checked one by one: an item that is not a
     /// valid request gets a problem in its place in `results`, so the
-    /// document accepts any JSON value here.
-    #[schema(value_type = Vec<serde_json::Value>)]
+    /// document accepts any JSON value here. From 1 to `limits.max_batch`
+    /// (100 unless configured) requests.
+    #[schema(value_type = Vec<serde_json::Value>, min_items = 1)]
     pub requests: Vec<Box<RawValue>>,
 }
 
@@ -117,7 +122,11 @@ pub struct BatchResponse<'a> {
 #[utoipa::path(post, path = "/v1/decisions/batch", tag = "decisions",
     request_body(content = BatchRequest,
         example = json!({"requests": [{"tenant": {"region": "EU", "residency": "strict", "denied_providers": ["openai"], "compliance": ["gdpr"]}, "features": ["meeting_summary", "web_search_answers"]}, {"tenant": {"region": "SG"}, "features": ["meeting_summary"]}]})),
-    responses((status = 200, description = "One result per request, in order", body = BatchResponse), JsonProblems))]
+    responses((status = 200, description = "One result per request, in order", body = BatchResponse,
+        headers(
+            ("ETag" = String, description = "Weak entity tag of the answer: the catalog version and a hash of the request, the same for the same request under the same catalog"),
+            ("Cache-Control" = String, description = "`private, max-age=` the catalog's `ttl_seconds`"),
+        )), JsonProblems))]
 pub async fn decide_batch(
     State(state): State<AppState>,
     context: RequestContext,
@@ -217,7 +226,11 @@ pub struct RouteRequest {
 #[utoipa::path(post, path = "/v1/route", tag = "decisions",
     request_body(content = RouteRequest,
         example = json!({"tenant": {"region": "US", "residency": "strict"}, "feature": "meeting_summary"})),
-    responses((status = 200, description = "Allow or deny, with the route", body = RouteDecisionBody), JsonProblems))]
+    responses((status = 200, description = "Allow or deny, with the route", body = RouteDecisionBody,
+        headers(
+            ("ETag" = String, description = "Weak entity tag of the answer: the catalog version and a hash of the request, the same for the same request under the same catalog"),
+            ("Cache-Control" = String, description = "`private, max-age=` the catalog's `ttl_seconds`"),
+        )), JsonProblems))]
 pub async fn route(
     State(state): State<AppState>,
     context: RequestContext,

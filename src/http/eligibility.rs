@@ -23,10 +23,13 @@ pub struct EligibilityQuery {
     /// `global` or `local`; defaults from the region.
     data_cluster: Option<String>,
     /// `none`, `preferred` (default), `strict` or `trust_boundary`.
+    #[param(value_type = Option<crate::catalog::format::Residency>)]
     residency: Option<String>,
     /// Features to show; all of the catalog's when none is given.
     feature: Option<Vec<String>>,
+    /// Providers the tenant allows (only these); all when none is given.
     allowed_provider: Option<Vec<String>>,
+    /// Providers the tenant refuses.
     denied_provider: Option<Vec<String>>,
     /// Compliance regimes, for completeness of the tenant; they do not change eligibility.
     compliance: Option<Vec<String>>,

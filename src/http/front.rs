@@ -173,6 +173,14 @@ where
     state
         .metrics()
         .request_done(route, &method, response.status(), context.started);
+    tracing::debug!(
+        request_id = context.request_id.to_str().unwrap_or(""),
+        method = %method,
+        route,
+        status = response.status().as_u16(),
+        latency_us = u64::try_from(context.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "answered"
+    );
     response
         .headers_mut()
         .insert(REQUEST_ID.clone(), context.request_id);
@@ -204,5 +212,36 @@ where
     match CURRENT.scope(context, router.call(request)).await {
         Ok(response) => response,
         Err(never) => match never {},
+    }
+}
+
+/// Declares the `x-request-id` header on every response of the OpenAPI
+/// document, shared refusals included: the front door sets it on all of
+/// them.
+pub fn declare_request_id(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::header::HeaderBuilder;
+    let header = HeaderBuilder::new()
+        .description(Some(
+            "The request's id: the caller's `x-request-id` when it is 1 to 128 visible ASCII \
+             characters, else one made here; written in the decision log",
+        ))
+        .build();
+    let shared = openapi
+        .components
+        .iter_mut()
+        .flat_map(|c| c.responses.values_mut());
+    let inline = openapi.paths.paths.values_mut().flat_map(|item| {
+        super::operations_mut(item)
+            .into_iter()
+            .filter_map(|(_, operation)| operation.as_mut())
+            .flat_map(|operation| operation.responses.responses.values_mut())
+    });
+    for response in shared.chain(inline) {
+        if let RefOr::T(response) = response {
+            response
+                .headers
+                .insert(REQUEST_ID.as_str().to_owned(), header.clone());
+        }
     }
 }

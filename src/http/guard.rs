@@ -340,18 +340,9 @@ pub fn declare_refusals(openapi: &mut utoipa::openapi::OpenApi) {
     for (path, item) in &mut openapi.paths.paths {
         let guarded = !OPEN.contains(&path.as_str()) && !is_admin(path);
         let shed = !NEVER_SHED.contains(&path.as_str());
-        for operation in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.options,
-            &mut item.head,
-            &mut item.patch,
-            &mut item.trace,
-        ]
-        .into_iter()
-        .flatten()
+        for operation in super::operations_mut(item)
+            .into_iter()
+            .filter_map(|(_, operation)| operation.as_mut())
         {
             let responses = &mut operation.responses.responses;
             for (status, name, description, _) in &refusals {

@@ -257,6 +257,7 @@ fn api() -> OpenApiRouter<AppState> {
 pub fn openapi_json() -> String {
     let (_, mut spec) = api().split_for_parts();
     guard::declare_refusals(&mut spec);
+    front::declare_request_id(&mut spec);
     // axum's catch-all `{*rest}` is the OpenAPI path parameter `{rest}`.
     let paths = &mut spec.paths.paths;
     if let Some(item) = paths.remove(authz::CATCH_ALL_ROUTE) {
@@ -265,16 +266,7 @@ pub fn openapi_json() -> String {
     // One handler serves every method of the authoriser's paths; each
     // operation still needs an id of its own.
     for item in paths.values_mut() {
-        let operations = [
-            ("get", &mut item.get),
-            ("put", &mut item.put),
-            ("post", &mut item.post),
-            ("delete", &mut item.delete),
-            ("options", &mut item.options),
-            ("head", &mut item.head),
-            ("patch", &mut item.patch),
-            ("trace", &mut item.trace),
-        ];
+        let operations = operations_mut(item);
         if operations.iter().filter(|(_, op)| op.is_some()).count() < 2 {
             continue;
         }
@@ -285,6 +277,22 @@ pub fn openapi_json() -> String {
         }
     }
     spec.to_pretty_json().unwrap_or_default() + "\n"
+}
+
+/// The operations of an OpenAPI path item, by method, present or not.
+fn operations_mut(
+    item: &mut utoipa::openapi::PathItem,
+) -> [(&'static str, &mut Option<utoipa::openapi::path::Operation>); 8] {
+    [
+        ("get", &mut item.get),
+        ("put", &mut item.put),
+        ("post", &mut item.post),
+        ("delete", &mut item.delete),
+        ("options", &mut item.options),
+        ("head", &mut item.head),
+        ("patch", &mut item.patch),
+        ("trace", &mut item.trace),
+    ]
 }
 
 /// The whole service: routes, limits, tokens and the problem contract.

@@ -234,8 +234,6 @@ fn reasons<'a>(catalog: &'a Catalog, list: &[Reason]) -> Vec<ReasonBody<'a>> {
 pub struct ObligationBody<'a> {
     pub code: &'a str,
     pub message: &'a str,
-    /// `obligation` or `warning`.
-    #[schema(value_type = String)]
     pub kind: ObligationKind,
 }
 
@@ -414,8 +412,6 @@ impl<'a> FeatureBody<'a> {
 /// What happens to the tenant's data under the decided mode.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DataHandlingBody {
-    /// `in_region` or `global`.
-    #[schema(value_type = String)]
     pub processing: Processing,
     /// Whether a third-party provider may receive the data.
     pub third_party: bool,
@@ -431,6 +427,7 @@ pub struct TenantBody<'a> {
     pub id: Option<std::sync::Arc<str>>,
     pub region: &'a str,
     pub data_cluster: &'a str,
+    #[schema(value_type = crate::catalog::format::Residency)]
     pub residency: &'static str,
 }
 
@@ -441,8 +438,12 @@ pub struct DecisionBody<'a> {
     pub catalog_version: &'a str,
     pub outcome: OutcomeBody,
     /// The mode decided, or null on a deny for want of an eligible mode.
+    #[schema(required = true)]
     pub mode: Option<&'a str>,
     pub default_mode: &'a str,
+    /// The eligible mode of least exposure that serves every requested
+    /// feature, or null.
+    #[schema(required = true)]
     pub recommended_mode: Option<&'a str>,
     /// Least exposure first.
     pub eligible_modes: Vec<&'a str>,
@@ -518,10 +519,12 @@ pub struct RouteDecisionBody<'a> {
     pub decision_id: String,
     pub catalog_version: &'a str,
     pub allow: bool,
+    /// The mode decided, or null when no mode could be.
+    #[schema(required = true)]
     pub mode: Option<&'a str>,
     pub feature: &'a str,
     /// Null when not allowed.
-    #[schema(value_type = Option<RouteBody>)]
+    #[schema(value_type = Option<RouteBody>, required = true)]
     pub route: Option<Rendered<'a, RouteBody<'a>>>,
     #[schema(value_type = Vec<RouteBody>)]
     pub fallbacks: Vec<Rendered<'a, RouteBody<'a>>>,

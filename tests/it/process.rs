@@ -234,6 +234,41 @@ async fn deny_only_logging_skips_permits() {
     assert_eq!(line["fields"]["mode"], "none");
 }
 
+/// At `debug`, every request logs one line when answered, with its request
+/// id, route template, status and latency.
+#[tokio::test(flavor = "multi_thread")]
+async fn at_debug_each_request_logs_its_answer() {
+    let (_dir, path) = shipped_catalog_file();
+    let served = Served::start(&path, &[("AIPDP_LOG__LEVEL", "debug")]);
+    let unknown = served
+        .client
+        .get(format!("{}/v1/catalog/nothing", served.base))
+        .header("x-request-id", "r-404")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    served
+        .decide(
+            "r-200",
+            json!({"tenant": {"region": "EU"}, "features": ["meeting_summary"]}),
+        )
+        .await;
+    let answered = |l: &Value| l["fields"]["message"] == "answered";
+    let first = served.wait_for_log(answered);
+    let second = served.wait_for_log(answered);
+    for (line, id, route, status) in [
+        (&first, "r-404", "unmatched", 404),
+        (&second, "r-200", "/v1/decisions", 200),
+    ] {
+        assert_eq!(line["level"], "DEBUG");
+        assert_eq!(line["fields"]["request_id"], id);
+        assert_eq!(line["fields"]["route"], route);
+        assert_eq!(line["fields"]["status"], status);
+        assert!(line["fields"]["latency_us"].is_u64(), "{line}");
+    }
+}
+
 /// A gateway's refusal of a tenant the catalog does not know carries a
 /// decision id, and has its decision-log line like any decision.
 #[tokio::test(flavor = "multi_thread")]
