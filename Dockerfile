@@ -13,6 +13,7 @@ COPY --from=build /src/target/release/aipdp /usr/local/bin/aipdp
 USER 10001
 ENV AIPDP_LISTEN=0.0.0.0:8080
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["aipdp", "healthcheck", "--url", "http://127.0.0.1:8080"]
+# Probes the address AIPDP_LISTEN gives, on loopback.
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["aipdp", "healthcheck"]
 ENTRYPOINT ["aipdp"]
 CMD ["serve"]

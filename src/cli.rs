@@ -31,6 +31,9 @@ pub mod exit {
     pub const SOFTWARE: u8 = 70;
     /// `healthcheck` found the service unhealthy.
     pub const UNHEALTHY: u8 = 69;
+    /// `serve`: a second SIGINT or SIGTERM ended the drain early (128 +
+    /// SIGINT's number, as shells report an interrupted program).
+    pub const STOPPED_EARLY: u8 = 130;
 }
 
 /// aipdp: a policy decision point for AI deployments.
@@ -44,7 +47,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 ok or permit, 1 partial (diff: decisions change), 2 deny, 3 invalid catalog, 64 usage error or invalid request, 69 unhealthy, 70 service failure.";
+const EXIT_CODES: &str = "Exit codes: 0 ok or permit, 1 partial (diff: decisions change), 2 deny, 3 invalid catalog, 64 usage error or invalid request, 69 unhealthy, 70 service failure, 130 serve stopped by a second signal while draining.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -92,9 +95,14 @@ pub enum Command {
     Openapi,
     /// Ask a running service whether it is ready (for container health checks).
     Healthcheck {
-        /// Base URL of the service.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
+        /// Base URL of the service; by default the address `serve` would
+        /// listen on with the same settings (`AIPDP_LISTEN`, `--config`),
+        /// on loopback when that is every interface.
+        #[arg(long)]
+        url: Option<String>,
+        /// Service settings file, as given to `serve`.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -138,7 +146,19 @@ fn run(command: Command) -> u8 {
             }
             exit::OK
         }
-        Command::Healthcheck { url } => healthcheck(&url),
+        Command::Healthcheck { url, config } => {
+            let url = match url {
+                Some(url) => url,
+                None => match Settings::load(config.as_deref(), std::env::vars()) {
+                    Ok(settings) => format!("http://{}", loopback_if_unspecified(settings.listen)),
+                    Err(e) => {
+                        eprintln!("aipdp healthcheck: invalid settings: {e}");
+                        return exit::USAGE;
+                    }
+                },
+            };
+            healthcheck(&url)
+        }
     }
 }
 
@@ -260,8 +280,23 @@ fn check_worker_threads(value: Option<std::ffi::OsString>) -> Result<(), String>
     }
 }
 
-/// Completes on SIGINT or SIGTERM.
+/// Completes on SIGINT or SIGTERM. A second one while requests drain stops
+/// the process at once, with the decision log written out.
 async fn shutdown_signal() {
+    stop_signal().await;
+    tracing::info!(
+        "stopping: finishing in-flight requests (a second SIGINT or SIGTERM stops at once)"
+    );
+    tokio::spawn(async {
+        stop_signal().await;
+        tracing::warn!("second stop signal: exiting without waiting for in-flight requests");
+        crate::http::flush_decision_log();
+        std::process::exit(i32::from(exit::STOPPED_EARLY));
+    });
+}
+
+/// The next SIGINT or SIGTERM.
+async fn stop_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -280,7 +315,6 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("stopping: finishing in-flight requests");
 }
 
 fn init_tracing(settings: &Settings) {
@@ -444,6 +478,18 @@ fn write_stdout(command: &str, text: &str) -> bool {
 }
 
 /// A plain HTTP/1.1 GET of `/readyz`, so the container image needs no curl.
+/// The address to reach a service listening on `addr` from this host: the
+/// loopback address of its family when it listens on every interface.
+fn loopback_if_unspecified(mut addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    addr
+}
+
 fn healthcheck(url: &str) -> u8 {
     use std::io::Write;
     let Some(rest) = url.strip_prefix("http://") else {

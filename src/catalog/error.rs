@@ -39,11 +39,56 @@ impl std::fmt::Display for Echo<'_> {
     }
 }
 
+impl CatalogError {
+    /// Longest TOML error message kept, in characters: a message can quote
+    /// a value of the document, which may be of any size.
+    pub const MAX_MESSAGE_CHARS: usize = 512;
+
+    /// A TOML error of `text` on one line and of bounded size: the line and
+    /// column, the start of that line, and what is wrong. The parser's own
+    /// error keeps a copy of the whole document and quotes the whole line,
+    /// however long; this keeps neither.
+    pub fn syntax(text: &str, error: &toml::de::Error) -> CatalogError {
+        let at = error.span().map_or_else(String::new, |span| {
+            let start = span.start.min(text.len());
+            let start = (0..=start)
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
+            let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+            let line = text[..line_start].matches('\n').count() + 1;
+            let column = text[line_start..start].chars().count() + 1;
+            // The line from a few characters before the error.
+            let from = text[line_start..start]
+                .char_indices()
+                .rev()
+                .nth(15)
+                .map_or(line_start, |(i, _)| line_start + i);
+            let near = text[from..].split('\n').next().unwrap_or("");
+            format!(
+                "line {line}, column {column} (`{}{}`): ",
+                if from > line_start { "..." } else { "" },
+                Echo(near.trim_end_matches('\r')).to_string().escape_debug()
+            )
+        });
+        let message = error.message().replace('\n', "; ");
+        let message = match message.char_indices().nth(Self::MAX_MESSAGE_CHARS) {
+            Some((cut, _)) => format!("{}... ({} bytes)", &message[..cut], message.len()),
+            None => message,
+        };
+        CatalogError::Syntax { at, message }
+    }
+}
+
 /// A catalog that cannot be used, with the entry at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
-    #[error("{0}")]
-    Syntax(#[from] toml::de::Error),
+    /// Not TOML, or not TOML of the catalog's shape; `at` is where, when
+    /// the parser knows (see [`CatalogError::syntax`]).
+    #[error("{at}{message}")]
+    Syntax { at: String, message: String },
+    #[error("the catalog is empty: it needs at least a `version`")]
+    Empty,
     #[error("{entry}: duplicate {kind} id `{id}`")]
     DuplicateId {
         entry: String,
@@ -103,6 +148,8 @@ pub enum LoadError {
         path: String,
         source: std::io::Error,
     },
+    #[error("{path}: the file is over {limit} bytes, the most a catalog may be")]
+    TooLarge { path: String, limit: u64 },
     #[error("{path}: {source}")]
     Invalid {
         path: String,

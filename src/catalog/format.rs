@@ -353,8 +353,9 @@ pub struct RawTenant {
 pub struct RawDecisionRequest {
     #[serde(deserialize_with = "object")]
     pub tenant: RawTenant,
-    /// Feature ids; at least one, no duplicates.
-    #[schema(min_items = 1)]
+    /// Feature ids; at least one, no duplicates, at most
+    /// `engine::MAX_FEATURES`.
+    #[schema(min_items = 1, max_items = 64)]
     pub features: Vec<String>,
     /// Adds a step-by-step trace to the answer.
     #[serde(default)]

@@ -30,8 +30,9 @@ use crate::wire::{
 pub struct CompareRequest {
     #[serde(deserialize_with = "crate::catalog::format::object")]
     pub tenant: RawTenant,
-    /// Feature ids; at least one, no duplicates.
-    #[schema(min_items = 1)]
+    /// Feature ids; at least one, no duplicates, at most
+    /// `engine::MAX_FEATURES`.
+    #[schema(min_items = 1, max_items = 64)]
     pub features: Vec<String>,
     /// Mode ids to compare, in the order wanted; every mode of the catalog
     /// (least exposure first) when absent.

@@ -166,7 +166,7 @@ fn json_line<'a>(
     out.extend_from_slice(b"\",\"request_id\":\"");
     escaped(out, line.request_id);
     out.extend_from_slice(b"\",\"tenant_id\":\"");
-    escaped(out, line.tenant_id);
+    log_escaped(out, line.tenant_id);
     out.extend_from_slice(b"\",\"endpoint\":\"");
     out.extend_from_slice(line.endpoint.as_bytes());
     out.extend_from_slice(b"\",\"features\":\"");
@@ -184,6 +184,26 @@ fn json_line<'a>(
     out.extend_from_slice(b"},\"target\":\"aipdp::decision\"}\n");
 }
 
+/// A client's value in a log line: escaped as JSON escapes it, and also
+/// the characters JSON lets through that a terminal or a line splitter acts
+/// on (DEL, the C1 controls such as CSI, the Unicode line and paragraph
+/// separators), as `\u` escapes, so a line stays one line that shows what
+/// was sent.
+fn log_escaped(out: &mut Vec<u8>, value: &str) {
+    if value.is_ascii() && !value.as_bytes().contains(&0x7f) {
+        return escaped(out, value);
+    }
+    let mut start = 0;
+    for (i, c) in value.char_indices() {
+        if matches!(c, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}') {
+            escaped(out, &value[start..i]);
+            out.extend_from_slice(format!("\\u{:04x}", u32::from(c)).as_bytes());
+            start = i + c.len_utf8();
+        }
+    }
+    escaped(out, &value[start..]);
+}
+
 fn text_line<'a>(
     out: &mut Vec<u8>,
     clock: &mut Clock,
@@ -199,8 +219,9 @@ fn text_line<'a>(
     // codes of the catalog and the service.
     out.extend_from_slice(b" request_id=");
     json_string(out, line.request_id);
-    out.extend_from_slice(b" tenant_id=");
-    json_string(out, line.tenant_id);
+    out.extend_from_slice(b" tenant_id=\"");
+    log_escaped(out, line.tenant_id);
+    out.push(b'"');
     out.extend_from_slice(b" endpoint=");
     out.extend_from_slice(line.endpoint.as_bytes());
     out.extend_from_slice(b" features=");
@@ -340,6 +361,34 @@ mod tests {
             mode: Some(&values.mode),
             catalog_version: &values.version,
             latency_us: 276,
+        }
+    }
+
+    #[test]
+    fn characters_a_terminal_or_line_splitter_acts_on_are_escaped_in_both_formats() {
+        let values = values();
+        let tenant = "a\u{7f}b\u{85}c\u{9b}31md\u{2028}e\u{2029}f\u{e9}\n";
+        let line = Line {
+            tenant_id: tenant,
+            ..line(&values)
+        };
+        for json in [true, false] {
+            let mut out = Vec::new();
+            let write = if json { json_line } else { text_line };
+            write(
+                &mut out,
+                &mut Clock::new(),
+                SystemTime::UNIX_EPOCH,
+                &line,
+                values.features.iter(),
+                std::iter::empty(),
+            );
+            let text = String::from_utf8(out).unwrap();
+            assert_eq!(text.lines().count(), 1, "{text}");
+            assert!(
+                text.contains(r"a\u007fb\u0085c\u009b31md\u2028e\u2029fé\n"),
+                "{text}"
+            );
         }
     }
 

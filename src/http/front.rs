@@ -168,8 +168,20 @@ where
             problem_for_bare_errors(response)
         }
     } else {
-        guard::overloaded(&state)
+        let mut shed = guard::overloaded(&state);
+        if declares_body(request.headers()) {
+            close_after(&mut shed);
+        }
+        shed
     };
+    // A body over the limit, or a request cut off by its deadline, was
+    // not read to its end: the connection cannot carry another request.
+    if matches!(
+        response.status(),
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+    ) {
+        close_after(&mut response);
+    }
     state
         .metrics()
         .request_done(route, &method, response.status(), context.started);
@@ -185,6 +197,24 @@ where
         .headers_mut()
         .insert(REQUEST_ID.clone(), context.request_id);
     Ok(response)
+}
+
+/// Whether a request says a body follows (which a refusal leaves unread).
+fn declares_body(headers: &axum::http::HeaderMap) -> bool {
+    headers.contains_key(axum::http::header::TRANSFER_ENCODING)
+        || headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .is_some_and(|length| length.as_bytes() != b"0")
+}
+
+/// Marks an answer as the last on its connection: hyper closes the
+/// connection after it, and the client knows not to send another request
+/// on it.
+fn close_after(response: &mut Response) {
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        HeaderValue::from_static("close"),
+    );
 }
 
 /// Longest client request id kept, in bytes; a longer one is replaced.

@@ -107,20 +107,27 @@ pub fn token_refusal(state: &AppState, path: &str, headers: &HeaderMap) -> Optio
         }
         &guard.api
     };
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
+    let mut authorizations = headers.get_all(header::AUTHORIZATION).iter();
+    let first = authorizations.next();
+    // Two credentials are refused, not one of them picked.
+    let token = if authorizations.next().is_some() {
+        Err("send one `Authorization` header, not several")
+    } else {
+        first
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, token) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .ok_or("send a bearer token: `Authorization: Bearer <token>`")
+    };
     match token {
-        None => {
+        Err(detail) => {
             let mut response = Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
                 "Unauthenticated",
-                "send a bearer token: `Authorization: Bearer <token>`",
+                detail,
             )
             .into_response();
             response.headers_mut().insert(
@@ -129,8 +136,8 @@ pub fn token_refusal(state: &AppState, path: &str, headers: &HeaderMap) -> Optio
             );
             Some(response)
         }
-        Some(token) if accepted(token, accepted_tokens) => None,
-        Some(_) => Some(
+        Ok(token) if accepted(token, accepted_tokens) => None,
+        Ok(_) => Some(
             Problem::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",

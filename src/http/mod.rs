@@ -18,6 +18,7 @@ mod authzen;
 mod catalog;
 mod compare;
 mod decision_log;
+pub use decision_log::flush as flush_decision_log;
 mod decisions;
 mod dispatch;
 mod eligibility;

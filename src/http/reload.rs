@@ -105,10 +105,7 @@ impl AppState {
         let Some(path) = self.settings().catalog.clone() else {
             return Err(ReloadError::NoFile);
         };
-        let text = std::fs::read(&path).map_err(|source| LoadError::Read {
-            path: path.display().to_string(),
-            source,
-        });
+        let text = crate::catalog::read_file(&path);
         self.reload_from(&path, text, trigger)
     }
 
@@ -124,7 +121,7 @@ impl AppState {
         };
         let current = self.catalog();
         let result = text
-            .and_then(|bytes| compile_bytes(path, &bytes))
+            .and_then(|bytes| Catalog::from_file_bytes(path, &bytes))
             .map_err(ReloadError::from)
             .and_then(|catalog| {
                 let edited_in_place = catalog.version == current.catalog.version
@@ -185,18 +182,6 @@ impl AppState {
     }
 }
 
-fn compile_bytes(path: &Path, bytes: &[u8]) -> Result<Catalog, LoadError> {
-    let invalid = |source| LoadError::Invalid {
-        path: path.display().to_string(),
-        source: Box::new(source),
-    };
-    let text = std::str::from_utf8(bytes).map_err(|e| LoadError::Read {
-        path: path.display().to_string(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-    })?;
-    Catalog::from_toml(text).map_err(invalid)
-}
-
 /// Polls `path` every `every` and reloads when its content changes. Runs
 /// until the task is aborted.
 pub async fn watch_file(state: AppState, path: PathBuf, every: Duration) {
@@ -209,27 +194,28 @@ pub async fn watch_file(state: AppState, path: PathBuf, every: Duration) {
     loop {
         ticker.tick().await;
         let reading = path.clone();
-        let read = tokio::task::spawn_blocking(move || std::fs::read(reading)).await;
-        let bytes = match read.unwrap_or_else(|e| Err(std::io::Error::other(e))) {
+        let read = tokio::task::spawn_blocking(move || crate::catalog::read_file(&reading)).await;
+        let read = read.unwrap_or_else(|e| {
+            Err(LoadError::Read {
+                path: path.display().to_string(),
+                source: std::io::Error::other(e),
+            })
+        });
+        let bytes = match read {
             Ok(bytes) => bytes,
-            Err(source) => {
-                // Report an unreadable file once, not at every tick.
-                if seen != Some(Seen::Unreadable) {
-                    seen = Some(Seen::Unreadable);
-                    let _ = state.reload_from(
-                        &path,
-                        Err(LoadError::Read {
-                            path: path.display().to_string(),
-                            source,
-                        }),
-                        Trigger::Watch,
-                    );
+            Err(error) => {
+                // Report an unreadable file once, not at every tick, but
+                // again when the reason changes.
+                let unreadable = Seen::Unreadable(error.to_string());
+                if seen.as_ref() != Some(&unreadable) {
+                    seen = Some(unreadable);
+                    let _ = state.reload_from(&path, Err(error), Trigger::Watch);
                 }
                 continue;
             }
         };
         let content = Seen::Content(Sha256::digest(&bytes).into());
-        if seen == Some(content) {
+        if seen.as_ref() == Some(&content) {
             continue;
         }
         seen = Some(content);
@@ -244,9 +230,10 @@ pub async fn watch_file(state: AppState, path: PathBuf, every: Duration) {
 }
 
 /// What the watch found at the path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Seen {
-    Unreadable,
+    /// Why the file could not be read.
+    Unreadable(String),
     /// SHA-256 of the file's bytes.
     Content([u8; 32]),
 }

@@ -45,6 +45,45 @@ fn check_refuses_a_bad_catalog_with_exit_3_naming_file_and_entry() {
         .stderr(predicate::str::contains("cannot read"));
 }
 
+/// A catalog that is not TOML, empty, or too large is refused in one line
+/// of bounded size, however large the file or its bad line.
+#[test]
+fn check_names_a_syntax_error_in_one_short_line_and_refuses_huge_files() {
+    let long_line = format!("version = \"1\"\n{}\n", "a".repeat(1_000_000));
+    let refused = |text: &str| {
+        let file = file_with(text);
+        let out = aipdp().arg("check").arg(file.path()).output().unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let syntax = refused(&long_line);
+    assert_eq!(syntax.lines().count(), 1, "{syntax}");
+    assert!(syntax.len() < 600, "{} bytes", syntax.len());
+    assert!(
+        syntax.contains("line 2, column 1000001 (`...aaaaaaaaaaaaaaaa`): key with no value"),
+        "{syntax}"
+    );
+    let empty = refused("\n  \n");
+    assert!(
+        empty.contains("the catalog is empty: it needs at least a `version`"),
+        "{empty}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("catalog.toml");
+    let file = std::fs::File::create(&huge).unwrap();
+    file.set_len(aipdp::catalog::MAX_FILE_BYTES + 1).unwrap();
+    aipdp()
+        .arg("check")
+        .arg(&huge)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(format!(
+            "the file is over {} bytes, the most a catalog may be",
+            aipdp::catalog::MAX_FILE_BYTES
+        )));
+}
+
 #[test]
 fn check_fails_on_a_failing_example() {
     let bad = file_with(&edited(
@@ -238,6 +277,32 @@ fn serve_refuses_a_bad_worker_count_with_exit_64() {
                 "TOKIO_WORKER_THREADS must be a whole number from 1 to 1024, got `{value}`"
             )));
     }
+}
+
+/// Without `--url`, the health check asks where `serve` would listen under
+/// the same settings, on loopback when that is every interface.
+#[tokio::test(flavor = "multi_thread")]
+async fn healthcheck_without_a_url_probes_the_listen_setting() {
+    let app = crate::helpers::spawn_app().await;
+    let port = app.addr.port();
+    let probe = move |listen: String| {
+        aipdp()
+            .arg("healthcheck")
+            .env("AIPDP_LISTEN", listen)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    let every_interface = format!("0.0.0.0:{port}");
+    let code = tokio::task::spawn_blocking(move || probe(every_interface))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0));
+    let code = tokio::task::spawn_blocking(move || probe("127.0.0.1:9".to_owned()))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(69));
 }
 
 #[test]

@@ -41,6 +41,8 @@ async fn a_body_slower_than_the_deadline_is_answered_408_as_a_problem() {
     let text = String::from_utf8_lossy(&answer);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("application/problem+json"), "{text}");
+    // The body was not read to its end: the connection ends, and says so.
+    assert!(text.contains("connection: close\r\n"), "{text}");
     assert!(waited >= Duration::from_millis(150), "{waited:?}");
 }
 

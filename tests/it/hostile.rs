@@ -625,6 +625,17 @@ async fn a_body_past_the_limit_is_413_whether_announced_or_streamed() {
     );
     let response = post_json(&app, "/v1/route", body.as_bytes()).await;
     assert_problem(&response, 413, "body-too-large");
+    // On a keep-alive connection the answer says it is the last: the rest
+    // of the body was not read.
+    let kept = reqwest::Client::new()
+        .post(format!("http://{}/v1/decisions", app.addr))
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.status(), 413);
+    assert_eq!(kept.headers()["connection"], "close");
     let response = post_json(&app, "/v1/decisions/batch", body.as_bytes()).await;
     assert_problem(&response, 413, "body-too-large");
 

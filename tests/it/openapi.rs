@@ -108,3 +108,19 @@ fn the_front_doors_refusals_are_declared_where_they_apply() {
         assert!(allowed.get(header).is_some(), "{header} not declared");
     }
 }
+
+/// The document states the engine's fixed limit on features, where a
+/// request lists them.
+#[test]
+fn the_feature_limit_in_the_document_is_the_engines() {
+    let spec: serde_json::Value = serde_json::from_str(&aipdp::http::openapi_json()).unwrap();
+    for schema in ["RawDecisionRequest", "CompareRequest"] {
+        let features = &spec["components"]["schemas"][schema]["properties"]["features"];
+        assert_eq!(features["minItems"], 1, "{schema}");
+        assert_eq!(
+            features["maxItems"],
+            aipdp::engine::MAX_FEATURES,
+            "{schema}"
+        );
+    }
+}

@@ -108,6 +108,24 @@ async fn api_tokens_refuse_missing_with_401_and_wrong_with_403() {
         .unwrap();
     assert_eq!(basic.status(), 401);
 
+    // Two credentials are refused whichever comes first, not one picked.
+    for pair in [
+        [API_TOKEN, "wrong-token-0000"],
+        ["wrong-token-0000", API_TOKEN],
+    ] {
+        let mut request = app.client.get(app.url("/v1/catalog"));
+        for token in pair {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let twice = request.send().await.unwrap();
+        assert_eq!(twice.status(), 401);
+        let problem: Value = twice.json().await.unwrap();
+        assert_eq!(
+            problem["detail"],
+            "send one `Authorization` header, not several"
+        );
+    }
+
     let ok = send(&app, post, "/v1/decisions", Some(API_TOKEN), Some(&body)).await;
     assert_eq!(ok.status(), 200);
     let ok = send(
@@ -880,8 +898,15 @@ async fn over_the_concurrency_limit_requests_are_shed_with_503_and_retry_after()
     assert_eq!(shed.status(), 503);
     assert_eq!(shed.headers()["retry-after"], "2");
     assert_eq!(shed.headers()["content-type"], "application/problem+json");
+    // Its body was left unread, so its connection cannot serve another
+    // request, and the answer says so.
+    assert_eq!(shed.headers()["connection"], "close");
     let problem: Value = shed.json().await.unwrap();
     assert_eq!(problem["type"], "urn:aipdp:problem:overloaded");
+    // A shed request without a body leaves its connection usable.
+    let shed = send(&app, reqwest::Method::GET, "/v1/catalog", None, None).await;
+    assert_eq!(shed.status(), 503);
+    assert!(shed.headers().get("connection").is_none());
     // Probes are never shed.
     let (ready, _) = app.get("/readyz").await;
     assert_eq!(ready, 200);
@@ -890,7 +915,7 @@ async fn over_the_concurrency_limit_requests_are_shed_with_503_and_retry_after()
         .await
         .unwrap();
     assert_eq!(status, "HTTP/1.1 200 OK");
-    assert_eq!(sample(&app, "aipdp_http_requests_shed_total").await, 1.0);
+    assert_eq!(sample(&app, "aipdp_http_requests_shed_total").await, 2.0);
     app.decide(eu_request()).await;
 }
 

@@ -2,7 +2,7 @@
 //! decision-log line per decision, reload on `SIGHUP`, and a clean exit 0
 //! on `SIGTERM`.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -208,6 +208,52 @@ async fn decisions_are_logged_then_sighup_reloads_and_sigterm_exits_0() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0));
+}
+
+/// A second SIGTERM while a request drains ends the process at once, with
+/// exit 130, rather than after the grace period.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_sigterm_while_draining_exits_130_at_once() {
+    let (_dir, path) = shipped_catalog_file();
+    let mut served = Served::start(&path, &[("AIPDP_SHUTDOWN__GRACE_PERIOD_MS", "30000")]);
+    served
+        .decide(
+            "before",
+            json!({"tenant": {"region": "EU"}, "features": ["meeting_summary"]}),
+        )
+        .await;
+    // A request in flight: its body never comes.
+    let mut held = std::net::TcpStream::connect(served.base.trim_start_matches("http://")).unwrap();
+    held.write_all(
+        b"POST /v1/decisions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    served.signal("TERM");
+    served.wait_for_log(|l| {
+        l["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("stopping: finishing in-flight requests"))
+    });
+    let started = Instant::now();
+    served.signal("TERM");
+    served.wait_for_log(|l| {
+        l["fields"]["message"]
+            == "second stop signal: exiting without waiting for in-flight requests"
+    });
+    let status = loop {
+        if let Some(status) = served.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still draining after a second SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    drop(held);
 }
 
 #[tokio::test(flavor = "multi_thread")]
