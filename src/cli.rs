@@ -13,6 +13,16 @@ use crate::engine::{Outcome, decide, resolve_request};
 use crate::http::{Application, LoadedCatalog};
 use crate::wire::{DecisionBody, DecisionIds};
 
+/// `eprintln!` that cannot panic: a message standard error cannot take (a
+/// full disk, a closed descriptor) is lost, and the exit code still says
+/// what happened.
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// Exit codes: distinct so scripts can tell outcomes apart.
 pub mod exit {
     /// Success, or a decision that permits every requested feature.
@@ -152,7 +162,7 @@ fn run(command: Command) -> u8 {
                 None => match Settings::load(config.as_deref(), std::env::vars()) {
                     Ok(settings) => format!("http://{}", loopback_if_unspecified(settings.listen)),
                     Err(e) => {
-                        eprintln!("aipdp healthcheck: invalid settings: {e}");
+                        report!("aipdp healthcheck: invalid settings: {e}");
                         return exit::USAGE;
                     }
                 },
@@ -180,7 +190,7 @@ fn serve(
     let mut settings = match Settings::load(config, std::env::vars()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("aipdp: invalid settings: {e}");
+            report!("aipdp: invalid settings: {e}");
             return exit::USAGE;
         }
     };
@@ -199,19 +209,19 @@ fn serve(
     let loaded = match load_catalog(settings.catalog.as_deref()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("aipdp: catalog ({catalog_origin}): {e}");
+            report!("aipdp: catalog ({catalog_origin}): {e}");
             return exit::INVALID_CATALOG;
         }
     };
     if let Err(problem) = check_worker_threads(std::env::var_os("TOKIO_WORKER_THREADS")) {
-        eprintln!("aipdp: {problem}");
+        report!("aipdp: {problem}");
         return exit::USAGE;
     }
     let (flavour, mut builder) = runtime_builder();
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("aipdp: cannot start the runtime: {e}");
+            report!("aipdp: cannot start the runtime: {e}");
             return exit::SOFTWARE;
         }
     };
@@ -230,7 +240,7 @@ fn serve(
     match result {
         Ok(()) => exit::OK,
         Err(e) => {
-            eprintln!("aipdp: {e}");
+            report!("aipdp: {e}");
             exit::SOFTWARE
         }
     }
@@ -325,7 +335,10 @@ fn init_tracing(settings: &Settings) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // A line standard error cannot take is lost; reporting that on
+        // standard error would panic.
+        .log_internal_errors(false);
     let _ = match settings.log.format {
         crate::config::LogFormat::Json => builder.json().try_init(),
         crate::config::LogFormat::Text => builder.try_init(),
@@ -336,20 +349,23 @@ fn check(file: Option<&Path>) -> u8 {
     let loaded = match load_catalog(file) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("aipdp check: {e}");
+            report!("aipdp check: {e}");
             return exit::INVALID_CATALOG;
         }
     };
     match crate::check::run_examples(&loaded.catalog) {
         Ok(n) => {
-            println!(
-                "{}: catalog {} is valid; {n} example decisions pass",
+            let said = format!(
+                "{}: catalog {} is valid; {n} example decisions pass\n",
                 loaded.source, loaded.catalog.version
             );
+            if !write_stdout("check", &said) {
+                return exit::SOFTWARE;
+            }
             exit::OK
         }
         Err(failure) => {
-            eprintln!("aipdp check: {}: {failure}", loaded.source);
+            report!("aipdp check: {}: {failure}", loaded.source);
             exit::INVALID_CATALOG
         }
     }
@@ -359,7 +375,7 @@ fn decide_once(request: Option<&Path>, catalog: Option<&Path>) -> u8 {
     let loaded = match load_catalog(catalog) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("aipdp decide: {e}");
+            report!("aipdp decide: {e}");
             return exit::INVALID_CATALOG;
         }
     };
@@ -374,15 +390,15 @@ fn decide_once(request: Option<&Path>, catalog: Option<&Path>) -> u8 {
             || "standard input".to_owned(),
             |p| format!("`{}`", p.display()),
         );
-        eprintln!("aipdp decide: cannot read the request from {from}: {e}");
+        report!("aipdp decide: cannot read the request from {from}: {e}");
         return exit::USAGE;
     }
     let raw: RawDecisionRequest = match crate::http::error::parse_json(&text, "") {
         Ok(raw) => raw,
         Err(problem) => {
-            eprintln!("aipdp decide: {}", problem.detail);
+            report!("aipdp decide: {}", problem.detail);
             for e in &problem.errors {
-                eprintln!(
+                report!(
                     "  {}: {}",
                     if e.pointer.is_empty() {
                         "/"
@@ -399,9 +415,9 @@ fn decide_once(request: Option<&Path>, catalog: Option<&Path>) -> u8 {
     let request = match resolve_request(catalog, &raw) {
         Ok(r) => r,
         Err(errors) => {
-            eprintln!("aipdp decide: invalid request");
+            report!("aipdp decide: invalid request");
             for e in &errors {
-                eprintln!("  {}: {}", e.pointer, e.message);
+                report!("  {}: {}", e.pointer, e.message);
             }
             return exit::USAGE;
         }
@@ -422,7 +438,7 @@ fn decide_once(request: Option<&Path>, catalog: Option<&Path>) -> u8 {
             }
         }
         Err(e) => {
-            eprintln!("aipdp decide: {e}");
+            report!("aipdp decide: {e}");
             return exit::SOFTWARE;
         }
     }
@@ -439,7 +455,7 @@ fn diff(old: &Path, new: &Path, format: DiffFormat) -> u8 {
     let (old, new) = match (Catalog::load(old), Catalog::load(new)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!("aipdp diff: {e}");
+            report!("aipdp diff: {e}");
             return exit::INVALID_CATALOG;
         }
     };
@@ -449,7 +465,7 @@ fn diff(old: &Path, new: &Path, format: DiffFormat) -> u8 {
         DiffFormat::Json => match serde_json::to_string_pretty(&diff) {
             Ok(json) => json + "\n",
             Err(e) => {
-                eprintln!("aipdp diff: {e}");
+                report!("aipdp diff: {e}");
                 return exit::SOFTWARE;
             }
         },
@@ -470,7 +486,7 @@ fn write_stdout(command: &str, text: &str) -> bool {
     let written = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     match written {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            eprintln!("aipdp {command}: {e}");
+            report!("aipdp {command}: {e}");
             false
         }
         _ => true,
@@ -493,7 +509,7 @@ fn loopback_if_unspecified(mut addr: std::net::SocketAddr) -> std::net::SocketAd
 fn healthcheck(url: &str) -> u8 {
     use std::io::Write;
     let Some(rest) = url.strip_prefix("http://") else {
-        eprintln!("aipdp healthcheck: only http:// URLs are supported, got `{url}`");
+        report!("aipdp healthcheck: only http:// URLs are supported, got `{url}`");
         return exit::USAGE;
     };
     let host = rest.split('/').next().unwrap_or(rest);
@@ -515,14 +531,14 @@ fn healthcheck(url: &str) -> u8 {
     match result {
         Ok(response) if response.starts_with("HTTP/1.1 200") => exit::OK,
         Ok(response) => {
-            eprintln!(
+            report!(
                 "aipdp healthcheck: {}",
                 response.lines().next().unwrap_or("no answer")
             );
             exit::UNHEALTHY
         }
         Err(e) => {
-            eprintln!("aipdp healthcheck: {host}: {e}");
+            report!("aipdp healthcheck: {host}: {e}");
             exit::UNHEALTHY
         }
     }

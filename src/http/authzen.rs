@@ -272,7 +272,8 @@ pub struct AuthzenConfiguration {
 /// names no profile, sent without a `region` property, is a `false`
 /// decision with reason `unknown_tenant`.
 #[utoipa::path(post, path = "/access/v1/evaluation", tag = "authzen",
-    request_body = EvaluationRequest,
+    request_body(content = EvaluationRequest,
+        example = json!({"subject": {"type": "tenant", "id": "acme-eu"}, "action": {"name": "meeting_summary"}, "resource": {"type": "ai_deployment", "id": "assistant-gateway"}})),
     responses((status = 200, description = "The decision", body = EvaluationResponse), JsonProblems))]
 pub async fn evaluation(
     State(state): State<AppState>,
@@ -302,7 +303,8 @@ pub async fn evaluation(
 /// problem. Without `evaluations`, the request is one evaluation and the
 /// answer has the single-evaluation shape.
 #[utoipa::path(post, path = "/access/v1/evaluations", tag = "authzen",
-    request_body = EvaluationsRequest,
+    request_body(content = EvaluationsRequest,
+        example = json!({"subject": {"type": "tenant", "id": "acme-eu"}, "resource": {"type": "ai_deployment", "id": "assistant-gateway"}, "evaluations": [{"action": {"name": "meeting_summary"}}, {"action": {"name": "web_search_answers"}}]})),
     responses((status = 200, description = "One decision per evaluation, in order; without `evaluations` in the request, the single-evaluation answer", body = EvaluationsAnswer), JsonProblems))]
 pub async fn evaluations(
     State(state): State<AppState>,
@@ -410,7 +412,8 @@ pub async fn evaluations(
 /// Every feature of the catalog is decided for the tenant at once; those
 /// permitted are the results. An unknown tenant gets no results.
 #[utoipa::path(post, path = "/access/v1/search/action", tag = "authzen",
-    request_body = ActionSearchRequest,
+    request_body(content = ActionSearchRequest,
+        example = json!({"subject": {"type": "tenant", "id": "acme-eu"}, "resource": {"type": "ai_deployment", "id": "assistant-gateway"}})),
     responses((status = 200, description = "The permitted actions", body = ActionSearchResponse), JsonProblems))]
 pub async fn search_action(
     State(state): State<AppState>,

@@ -146,7 +146,8 @@ pub struct CompareBody<'a> {
 /// current one (its selection, else the mode a decision picks) the features
 /// gained, lost and rerouted, and the data-handling and obligation changes.
 #[utoipa::path(post, path = "/v1/decisions/compare", tag = "eligibility",
-    request_body = CompareRequest,
+    request_body(content = CompareRequest,
+        example = json!({"tenant": {"region": "EU", "selected_mode": "zm_plus"}, "features": ["meeting_summary", "web_search_answers"]})),
     responses((status = 200, description = "Every compared mode side by side", body = CompareBody), JsonProblems))]
 pub async fn compare(
     State(state): State<AppState>,

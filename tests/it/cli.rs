@@ -312,3 +312,29 @@ fn healthcheck_reports_an_unreachable_service() {
         .assert()
         .code(69);
 }
+
+/// A standard error that cannot be written (a full disk) loses the
+/// message, not the exit code: no panic's 101.
+#[test]
+fn an_unwritable_standard_error_keeps_the_exit_code() {
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    let code = std::process::Command::new(env!("CARGO_BIN_EXE_aipdp"))
+        .args(["check", "/nonexistent/catalog.toml"])
+        .stderr(full())
+        .status()
+        .unwrap()
+        .code();
+    assert_eq!(code, Some(3));
+    let code = std::process::Command::new(env!("CARGO_BIN_EXE_aipdp"))
+        .args(["serve", "--listen", "not-an-address"])
+        .stderr(full())
+        .status()
+        .unwrap()
+        .code();
+    assert_eq!(code, Some(64));
+}
