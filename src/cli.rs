@@ -293,37 +293,68 @@ fn check_worker_threads(value: Option<std::ffi::OsString>) -> Result<(), String>
 /// Completes on SIGINT or SIGTERM. A second one while requests drain stops
 /// the process at once, with the decision log written out.
 async fn shutdown_signal() {
-    stop_signal().await;
+    let mut signals = StopSignals::listen();
+    signals.next().await;
     tracing::info!(
         "stopping: finishing in-flight requests (a second SIGINT or SIGTERM stops at once)"
     );
-    tokio::spawn(async {
-        stop_signal().await;
+    tokio::spawn(async move {
+        signals.next().await;
         tracing::warn!("second stop signal: exiting without waiting for in-flight requests");
         crate::http::flush_decision_log();
         std::process::exit(i32::from(exit::STOPPED_EARLY));
     });
 }
 
-/// The next SIGINT or SIGTERM.
-async fn stop_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT and SIGTERM, listened to from start to exit: a signal that comes
+/// between two waits is kept for the next one, not lost.
+struct StopSignals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn listen() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        #[cfg(not(unix))]
+        StopSignals {}
+    }
+
+    /// The next SIGINT or SIGTERM.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            let StopSignals {
+                interrupt,
+                terminate,
+            } = self;
+            // A signal whose handler could not be installed never comes.
+            async fn next(signal: Option<&mut tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                () = next(interrupt.as_mut()) => {},
+                () = next(terminate.as_mut()) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

@@ -99,7 +99,7 @@ impl Problem {
 
     /// A problem with one part of the request, listed as one error at
     /// `pointer` whose message is the detail.
-    fn about(
+    pub fn about(
         pointer: &str,
         status: StatusCode,
         slug: &'static str,

@@ -87,6 +87,9 @@ fn is_admin(path: &str) -> bool {
     path == "/admin" || path.starts_with("/admin/")
 }
 
+/// Where a refused token is, in the problem's `errors`.
+const AUTHORIZATION_POINTER: &str = "/headers/authorization";
+
 /// Checks the bearer token `path` needs (see the module docs): the
 /// refusal to answer with, or `None` to go on.
 pub fn token_refusal(state: &AppState, path: &str, headers: &HeaderMap) -> Option<Response> {
@@ -123,11 +126,12 @@ pub fn token_refusal(state: &AppState, path: &str, headers: &HeaderMap) -> Optio
     };
     match token {
         Err(detail) => {
-            let mut response = Problem::new(
+            let mut response = Problem::about(
+                AUTHORIZATION_POINTER,
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
                 "Unauthenticated",
-                detail,
+                detail.to_owned(),
             )
             .into_response();
             response.headers_mut().insert(
@@ -138,11 +142,12 @@ pub fn token_refusal(state: &AppState, path: &str, headers: &HeaderMap) -> Optio
         }
         Ok(token) if accepted(token, accepted_tokens) => None,
         Ok(_) => Some(
-            Problem::new(
+            Problem::about(
+                AUTHORIZATION_POINTER,
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "Forbidden",
-                "the bearer token is not accepted for this resource",
+                "the bearer token is not accepted for this resource".to_owned(),
             )
             .into_response(),
         ),

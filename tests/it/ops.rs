@@ -71,6 +71,11 @@ async fn api_tokens_refuse_missing_with_401_and_wrong_with_403() {
     let problem: Value = missing.json().await.unwrap();
     assert_eq!(problem["type"], "urn:aipdp:problem:unauthenticated");
     assert_eq!(problem["status"], 401);
+    // The problem names the header at fault.
+    assert_eq!(
+        problem["errors"],
+        json!([{"pointer": "/headers/authorization", "message": "send a bearer token: `Authorization: Bearer <token>`"}])
+    );
 
     // An unknown token and the admin token on an API path get the same
     // answer: nothing says which list a token missed.
@@ -96,6 +101,7 @@ async fn api_tokens_refuse_missing_with_401_and_wrong_with_403() {
     let admin_on_api: Value = admin_on_api.json().await.unwrap();
     assert_eq!(unknown, admin_on_api);
     assert_eq!(unknown["type"], "urn:aipdp:problem:forbidden");
+    assert_eq!(unknown["errors"][0]["pointer"], "/headers/authorization");
     assert!(!unknown.to_string().contains("not-a-configured-token"));
 
     // A token in a non-bearer scheme is a missing token.
