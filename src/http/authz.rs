@@ -132,7 +132,9 @@ pub enum AuthzResponses<'a> {
     Denied(#[to_schema] RouteDecisionBody<'a>),
     /// Missing or invalid headers (403 instead when `authz.invalid_status`
     /// is 403, for nginx).
-    #[response(status = 400, content_type = "application/problem+json")]
+    #[response(status = 400, content_type = "application/problem+json", headers(
+        ("x-ai-deny-reason" = String, description = "`invalid_request`"),
+    ))]
     BadRequest(ProblemBody),
 }
 

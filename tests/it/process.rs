@@ -94,6 +94,19 @@ impl Served {
         response.json().await.unwrap()
     }
 
+    /// The exit code once the process ends, which it must within 10 s;
+    /// `stuck` says what went wrong otherwise.
+    fn exit_code(&mut self, stuck: &str) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "{stuck}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn signal(&self, name: &str) {
         // The shell's own `kill`, so no separate package is needed.
         let status = Command::new("sh")
@@ -199,15 +212,7 @@ async fn decisions_are_logged_then_sighup_reloads_and_sigterm_exits_0() {
     assert_eq!(again["catalog_version"], "2026-12-01.1");
 
     served.signal("TERM");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = served.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(served.exit_code("did not stop on SIGTERM"), Some(0));
 }
 
 /// A second SIGTERM while a request drains ends the process at once, with
@@ -236,23 +241,16 @@ async fn a_second_sigterm_while_draining_exits_130_at_once() {
             .as_str()
             .is_some_and(|m| m.starts_with("stopping: finishing in-flight requests"))
     });
-    let started = Instant::now();
     served.signal("TERM");
     served.wait_for_log(|l| {
         l["fields"]["message"]
             == "second stop signal: exiting without waiting for in-flight requests"
     });
-    let status = loop {
-        if let Some(status) = served.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "still draining after a second SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(130));
+    // Well within the 30 s grace period.
+    assert_eq!(
+        served.exit_code("still draining after a second SIGTERM"),
+        Some(130)
+    );
     drop(held);
 }
 
