@@ -1125,7 +1125,7 @@ mod tests {
         assert_eq!(
             d.warnings,
             [
-                "the catalog changes but its version `2026-11-24.2` does not: a running service refuses to reload it; give it a new `version`"
+                "the catalog changes but its version `2026-11-24.3` does not: a running service refuses to reload it; give it a new `version`"
             ]
         );
         assert!(render_text(&d).contains("\nwarning: the catalog changes but its version"));

@@ -197,6 +197,10 @@ pub enum ObligationKind {
 pub enum Condition {
     Always,
     ThirdParty,
+    /// The decided mode may send data to a third-party provider itself,
+    /// not through a cloud platform the vendor runs it on: outside the
+    /// vendor's trust boundary.
+    ThirdPartyDirect,
     GlobalProcessing,
     TrainingNotOptedOut,
     HighExposureSector,

@@ -231,6 +231,9 @@ pub fn route_feature<'c>(
 pub struct DataHandling {
     pub processing: Processing,
     pub third_party: bool,
+    /// A third-party provider may receive the data itself, not through a
+    /// platform (such as Amazon Bedrock) the vendor reaches it on.
+    pub third_party_direct: bool,
 }
 
 /// A complete answer.
@@ -429,6 +432,7 @@ fn data_handling(catalog: &Catalog, view: Option<&ModeView<'_>>) -> DataHandling
     let mut handling = DataHandling {
         processing: Processing::InRegion,
         third_party: false,
+        third_party_direct: false,
     };
     let Some((offering, usable)) = view.and_then(|v| v.offering.map(|o| (o, v.usable))) else {
         return handling;
@@ -443,6 +447,7 @@ fn data_handling(catalog: &Catalog, view: Option<&ModeView<'_>>) -> DataHandling
         }
         if catalog.provider(p.provider).third_party {
             handling.third_party = true;
+            handling.third_party_direct |= p.platform.is_none();
         }
     }
     handling
@@ -460,6 +465,7 @@ fn obligations<'c>(
     let holds = |o: &&Obligation| match o.when {
         Condition::Always => true,
         Condition::ThirdParty => handling.third_party,
+        Condition::ThirdPartyDirect => handling.third_party_direct,
         Condition::GlobalProcessing => handling.processing == Processing::Global,
         Condition::TrainingNotOptedOut => !tenant.training_opt_out,
         Condition::HighExposureSector => high_exposure,

@@ -280,17 +280,22 @@ mod tests {
         );
         assert_eq!(change.third_party, None);
         let added: Vec<&str> = change.obligations_added.iter().map(|o| &*o.code).collect();
-        // Residency defaults to `preferred`, which is told when processing
-        // may leave the region.
+        // Federated calls its providers directly, outside the vendor's
+        // trust boundary; residency defaults to `preferred`, which is told
+        // when processing may leave the region.
         assert_eq!(
             added,
-            ["residency_preference_unmet", "gdpr_international_transfer"]
+            [
+                "outside_trust_boundary",
+                "residency_preference_unmet",
+                "gdpr_international_transfer"
+            ]
         );
         assert!(change.obligations_removed.is_empty());
         // And back again is the mirror image.
         let back = compare_decisions(Some(&other.decision), &current.decision);
         assert_eq!(ids(&c, &back.lost), ["web_search_answers"]);
-        assert_eq!(back.obligations_removed.len(), 2);
+        assert_eq!(back.obligations_removed.len(), 3);
     }
 
     #[test]

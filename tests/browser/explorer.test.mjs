@@ -106,7 +106,7 @@ test("switching to EU makes zm_plus the default, with an explain trace", async (
   const trace = await page.locator("#trace li").allInnerTexts();
   assert.ok(trace.some((t) => t.startsWith("default_mode: zm_plus is the default mode of region EU")), trace.join("\n"));
   // The catalog browser shows the changelog timeline.
-  assert.match(await page.locator("#catalog").innerText(), /Changelog \(4\)/);
+  assert.match(await page.locator("#catalog").innerText(), /Changelog \(5\)/);
   await page.screenshot({ path: join(shots, "explorer.png"), fullPage: false });
   await page.screenshot({ path: join(shots, "explorer-full.png"), fullPage: true });
 });

@@ -116,7 +116,11 @@ async fn compare_shows_every_mode_and_what_moving_gains_and_loses() {
     );
     assert_eq!(
         ids(&to_federated["obligations_added"]),
-        ["residency_preference_unmet", "gdpr_international_transfer"]
+        [
+            "outside_trust_boundary",
+            "residency_preference_unmet",
+            "gdpr_international_transfer"
+        ]
     );
     assert!(
         to_federated["message"]
@@ -418,7 +422,7 @@ async fn the_changelog_is_a_catalog_sub_resource_with_etags() {
     assert_eq!(response.status(), 200);
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["catalog_version"], "2026-11-24.2");
+    assert_eq!(body["catalog_version"], "2026-11-24.3");
     let versions: Vec<&str> = body["changelog"]
         .as_array()
         .unwrap()
@@ -427,7 +431,13 @@ async fn the_changelog_is_a_catalog_sub_resource_with_etags() {
         .collect();
     assert_eq!(
         versions,
-        ["2025-10-16", "2026-11-01.1", "2026-11-24.1", "2026-11-24.2"]
+        [
+            "2025-10-16",
+            "2026-11-01.1",
+            "2026-11-24.1",
+            "2026-11-24.2",
+            "2026-11-24.3"
+        ]
     );
     assert_eq!(body["changelog"][1]["date"], "2026-11-01");
     assert_eq!(body["changelog"][2]["date"], "2026-11-24");

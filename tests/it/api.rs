@@ -36,7 +36,7 @@ async fn a_decision_has_every_contract_field() {
     ] {
         assert!(d.get(field).is_some(), "missing `{field}` in {d}");
     }
-    assert_eq!(d["catalog_version"], "2026-11-24.2");
+    assert_eq!(d["catalog_version"], "2026-11-24.3");
     assert_eq!(d["ttl_seconds"], 300);
     assert_eq!(d["recommended_mode"], "zmo");
     assert!(d.get("trace").is_none(), "trace only with explain");
@@ -288,7 +288,7 @@ async fn catalog_supports_etags() {
         ["zmo", "zm_plus", "federated"]
     );
     let (_, catalog) = app.get("/v1/catalog").await;
-    assert_eq!(catalog["version"], "2026-11-24.2");
+    assert_eq!(catalog["version"], "2026-11-24.3");
     assert!(catalog["digest"].as_str().unwrap().len() == 64);
 }
 
@@ -468,7 +468,7 @@ async fn health_and_readiness() {
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     let (status, body) = app.get("/readyz").await;
     assert_eq!(status, 200);
-    assert_eq!(body["catalog_version"], "2026-11-24.2");
+    assert_eq!(body["catalog_version"], "2026-11-24.3");
 }
 
 #[tokio::test]
@@ -490,7 +490,7 @@ async fn profile_decisions_report_the_profile_tenant() {
 async fn a_swapped_catalog_decides_from_then_on() {
     let app = spawn_app().await;
     let text =
-        crate::catalog_edits::edited("version = \"2026-11-24.2\"", "version = \"2026-12-01.1\"");
+        crate::catalog_edits::edited("version = \"2026-11-24.3\"", "version = \"2026-12-01.1\"");
     let next = aipdp::catalog::Catalog::from_toml(&text).unwrap();
     app.state
         .swap_catalog(aipdp::http::LoadedCatalog::new(next, "test"));

@@ -377,7 +377,7 @@ async fn metrics_are_named_and_move() {
         assert!(text.contains(name), "missing `{name}` in\n{text}");
     }
     let digest = app.state.catalog().catalog.digest.to_string();
-    let info = format!("aipdp_catalog_info{{digest=\"{digest}\",version=\"2026-11-24.2\"}}");
+    let info = format!("aipdp_catalog_info{{digest=\"{digest}\",version=\"2026-11-24.3\"}}");
     assert_eq!(sample(&app, &info).await, 1.0);
     assert_eq!(
         sample(&app, "aipdp_catalog_reloads_total{result=\"failure\"}").await,
@@ -503,14 +503,14 @@ async fn status_shows_the_catalog_in_force_and_reload_needs_a_file() {
     .await
     .unwrap();
     let loaded = app.state.catalog();
-    assert_eq!(status["catalog"]["version"], "2026-11-24.2");
+    assert_eq!(status["catalog"]["version"], "2026-11-24.3");
     assert_eq!(status["catalog"]["source"], "test");
     // The catalog's timeline, for a portal to draw.
     let changelog = status["catalog"]["changelog"].as_array().unwrap();
-    assert_eq!(changelog.len(), 4);
+    assert_eq!(changelog.len(), 5);
     assert_eq!(changelog[1]["version"], "2026-11-01.1");
     assert_eq!(changelog[1]["date"], "2026-11-01");
-    assert_eq!(changelog[3]["version"], "2026-11-24.2");
+    assert_eq!(changelog[4]["version"], "2026-11-24.3");
     assert_eq!(status["catalog"]["digest"], &*loaded.catalog.digest);
     assert_eq!(
         status["catalog"]["changelog"].as_array().unwrap().len(),
@@ -580,14 +580,14 @@ async fn a_failed_reload_keeps_the_last_good_catalog_and_can_make_it_unready() {
         "{detail}"
     );
     assert!(
-        detail.ends_with("catalog 2026-11-24.2 keeps serving"),
+        detail.ends_with("catalog 2026-11-24.3 keeps serving"),
         "{detail}"
     );
 
     let (ready, body) = app.get("/readyz").await;
     assert_eq!((ready, &body["status"]), (503, &json!("reload_failed")));
     let d = app.decide(eu_request()).await;
-    assert_eq!(d["catalog_version"], "2026-11-24.2");
+    assert_eq!(d["catalog_version"], "2026-11-24.3");
     let status: Value = send(
         &app,
         reqwest::Method::GET,
@@ -623,7 +623,7 @@ async fn a_failed_reload_keeps_the_last_good_catalog_and_can_make_it_unready() {
     let detail = problem["detail"].as_str().unwrap();
     assert!(
         detail.contains(
-            "the catalog changed but its version `2026-11-24.2` did not; give the edited catalog a new `version`"
+            "the catalog changed but its version `2026-11-24.3` did not; give the edited catalog a new `version`"
         ),
         "{detail}"
     );
@@ -635,7 +635,7 @@ async fn a_failed_reload_keeps_the_last_good_catalog_and_can_make_it_unready() {
 
     std::fs::write(
         &path,
-        edited("version = \"2026-11-24.2\"", "version = \"2026-12-01.1\""),
+        edited("version = \"2026-11-24.3\"", "version = \"2026-12-01.1\""),
     )
     .unwrap();
     let accepted = reload().await;
@@ -643,7 +643,7 @@ async fn a_failed_reload_keeps_the_last_good_catalog_and_can_make_it_unready() {
     let body: Value = accepted.json().await.unwrap();
     assert_eq!(
         body,
-        json!({"result": "reloaded", "previous_version": "2026-11-24.2", "catalog_version": "2026-12-01.1"})
+        json!({"result": "reloaded", "previous_version": "2026-11-24.3", "catalog_version": "2026-12-01.1"})
     );
     let (ready, _) = app.get("/readyz").await;
     assert_eq!(ready, 200);

@@ -179,7 +179,7 @@ async fn decisions_are_logged_then_sighup_reloads_and_sigterm_exits_0() {
     assert_eq!(fields["features"], "meeting_summary,web_search_answers");
     assert_eq!(fields["outcome"], decision["outcome"]);
     assert_eq!(fields["mode"], decision["mode"]);
-    assert_eq!(fields["catalog_version"], "2026-11-24.2");
+    assert_eq!(fields["catalog_version"], "2026-11-24.3");
     let reasons = fields["reasons"].as_str().unwrap();
     for reason in decision["reasons"].as_array().unwrap() {
         assert!(
@@ -196,7 +196,7 @@ async fn decisions_are_logged_then_sighup_reloads_and_sigterm_exits_0() {
 
     std::fs::write(
         &path,
-        edited("version = \"2026-11-24.2\"", "version = \"2026-12-01.1\""),
+        edited("version = \"2026-11-24.3\"", "version = \"2026-12-01.1\""),
     )
     .unwrap();
     served.signal("HUP");
@@ -355,7 +355,7 @@ async fn with_sighup_reloads_off_a_sighup_is_ignored() {
     std::fs::write(
         &path,
         aipdp::catalog::BUILTIN_SOURCE.replacen(
-            "version = \"2026-11-24.2\"",
+            "version = \"2026-11-24.3\"",
             "version = \"2026-12-01.1\"",
             1,
         ),
@@ -373,7 +373,7 @@ async fn with_sighup_reloads_off_a_sighup_is_ignored() {
             json!({"tenant": {"region": "EU"}, "features": ["meeting_summary"]}),
         )
         .await;
-    assert_eq!(d["catalog_version"], "2026-11-24.2");
+    assert_eq!(d["catalog_version"], "2026-11-24.3");
     assert!(served.child.try_wait().unwrap().is_none());
 }
 

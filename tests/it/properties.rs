@@ -454,6 +454,7 @@ fn build_catalog(plan: &CatalogPlan) -> RawCatalog {
         obligations: vec![
             obligation("always_notice", Condition::Always),
             obligation("third_party_notice", Condition::ThirdParty),
+            obligation("direct_third_party_notice", Condition::ThirdPartyDirect),
             obligation("global_processing_notice", Condition::GlobalProcessing),
             obligation("training_notice", Condition::TrainingNotOptedOut),
         ],
@@ -735,6 +736,10 @@ fn check_decision(catalog: &Catalog, raw: &RawDecisionRequest) -> Result<(), Tes
     // Data handling follows the usable providers of the decided mode.
     let global = providers.iter().any(|p| p["processing_region"] == "global");
     let third_party = providers.iter().any(|p| p["third_party"] == true);
+    // A third party reached on no platform receives the data itself.
+    let third_party_direct = providers
+        .iter()
+        .any(|p| p["third_party"] == true && p.get("platform").is_none());
     prop_assert_eq!(
         &body["data_handling"]["processing"],
         if global { "global" } else { "in_region" }
@@ -752,6 +757,7 @@ fn check_decision(catalog: &Catalog, raw: &RawDecisionRequest) -> Result<(), Tes
         let holds = match o.when {
             Condition::Always => true,
             Condition::ThirdParty => third_party,
+            Condition::ThirdPartyDirect => third_party_direct,
             Condition::GlobalProcessing => global,
             Condition::TrainingNotOptedOut => !tenant.training_opt_out,
             Condition::HighExposureSector => false,
@@ -759,8 +765,10 @@ fn check_decision(catalog: &Catalog, raw: &RawDecisionRequest) -> Result<(), Tes
                 global && tenant.residency == Residency::Preferred
             }
         };
-        if holds {
-            prop_assert!(codes.contains(&&*o.code), "missing `{}`: {body}", o.code);
+        // And one whose condition does not hold is never given (the
+        // sector is not in the answer to check against).
+        if o.when != Condition::HighExposureSector {
+            prop_assert_eq!(codes.contains(&&*o.code), holds, "`{}`: {}", o.code, body);
         }
     }
 

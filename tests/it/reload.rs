@@ -23,7 +23,7 @@ const US_DEFAULT: &str =
 /// answer shows which catalog made it.
 fn catalog(version: &str, us_default: &str) -> String {
     edited(
-        "version = \"2026-11-24.2\"",
+        "version = \"2026-11-24.3\"",
         &format!("version = \"{version}\""),
     )
     .replacen(US_DEFAULT, &format!("default_mode = \"{us_default}\""), 1)
@@ -110,7 +110,7 @@ async fn reload_under_load_never_fails_a_request_nor_serves_an_invalid_catalog()
         "default_mode = \"zm_plus\"   # EU accounts",
         "default_mode = \"turbo\" #",
     )
-    .replacen("version = \"2026-11-24.2\"", "version = \"bad\"", 1);
+    .replacen("version = \"2026-11-24.3\"", "version = \"bad\"", 1);
 
     let stop = Arc::new(AtomicBool::new(false));
     let mut clients = Vec::new();

@@ -406,8 +406,10 @@ async fn each_regulatory_hook_of_the_sources_adds_its_obligation() {
     }
 }
 
+/// zm_plus runs Anthropic on Amazon Bedrock: a third party processes the
+/// data, but no content reaches Anthropic itself.
 #[tokio::test]
-async fn under_zm_plus_hipaa_warns_of_processing_on_bedrock_not_at_the_provider() {
+async fn under_zm_plus_hipaa_warns_of_third_party_processing_not_of_the_provider_itself() {
     let app = spawn_app().await;
     let d = app
         .decide(json!({"tenant": {"region": "US", "selected_mode": "zm_plus", "compliance": ["hipaa"], "training_opt_out": true}, "features": ["meeting_summary"]}))
@@ -416,8 +418,12 @@ async fn under_zm_plus_hipaa_warns_of_processing_on_bedrock_not_at_the_provider(
     let [message] = messages(&d["obligations"], "hipaa_third_party_processing")[..] else {
         panic!("one HIPAA third-party warning: {}", d["obligations"]);
     };
-    assert!(message.contains("Amazon Bedrock"), "{message}");
-    assert!(!message.contains("reach"), "{message}");
+    assert!(!message.contains("provider"), "{message}");
+    assert!(
+        !codes(&d["obligations"]).contains(&"outside_trust_boundary"),
+        "{}",
+        d["obligations"]
+    );
 }
 
 #[tokio::test]
@@ -446,7 +452,52 @@ async fn gdpr_warns_of_transfers_only_under_global_processing() {
         .await;
     assert_eq!(
         codes(&global["obligations"]),
-        ["gdpr_legal_basis", "gdpr_international_transfer"]
+        [
+            "outside_trust_boundary",
+            "gdpr_legal_basis",
+            "gdpr_international_transfer"
+        ]
+    );
+}
+
+/// Federated calls third-party providers directly, outside the vendor's
+/// trust boundary, on either cluster; zm_plus reaches Anthropic on Amazon
+/// Bedrock, which sends no content to Anthropic itself.
+#[tokio::test]
+async fn data_sent_to_a_provider_itself_is_warned_not_data_sent_through_bedrock() {
+    let app = spawn_app().await;
+    let obligations = |cluster: &str, mode: &str, denied: &[&str]| {
+        let body = json!({"tenant": {"region": "EU", "data_cluster": cluster, "residency": "none", "training_opt_out": true, "selected_mode": mode, "denied_providers": denied}, "features": ["meeting_summary"]});
+        let app = &app;
+        async move {
+            codes(&app.decide(body).await["obligations"])
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let warned = ["outside_trust_boundary"];
+    assert_eq!(obligations("global", "federated", &[]).await, warned);
+    assert_eq!(obligations("local", "federated", &[]).await, warned);
+    assert!(obligations("global", "zm_plus", &[]).await.is_empty());
+    assert!(obligations("global", "zmo", &[]).await.is_empty());
+    // Without a third party left to call, there is no one to warn about.
+    let message = app
+        .decide(json!({"tenant": {"region": "EU", "data_cluster": "global", "residency": "none", "training_opt_out": true, "selected_mode": "federated"}, "features": ["meeting_summary"]}))
+        .await["obligations"][0]["message"]
+        .clone();
+    assert_eq!(
+        message,
+        "The decided mode may send data to third-party model providers directly, outside the vendor's infrastructure: what those providers receive is under their own terms and data handling."
+    );
+    assert!(
+        obligations(
+            "global",
+            "federated",
+            &["anthropic", "openai", "perplexity", "elevenlabs"]
+        )
+        .await
+        .is_empty()
     );
 }
 
@@ -454,7 +505,7 @@ async fn gdpr_warns_of_transfers_only_under_global_processing() {
 async fn high_exposure_sectors_raise_a_warning() {
     let app = spawn_app().await;
     let d = app
-        .decide(json!({"tenant": {"region": "US", "residency": "none", "sector": "healthcare", "training_opt_out": true}, "features": ["meeting_summary"]}))
+        .decide(json!({"tenant": {"region": "US", "residency": "none", "sector": "healthcare", "training_opt_out": true, "selected_mode": "zmo"}, "features": ["meeting_summary"]}))
         .await;
     assert_eq!(codes(&d["obligations"]), ["high_exposure_sector"]);
 }
@@ -467,17 +518,24 @@ async fn preferred_residency_is_warned_when_processing_may_leave_the_region() {
         let body = json!({"tenant": {"region": "EU", "data_cluster": "global", "residency": residency, "training_opt_out": true, "selected_mode": mode}, "features": ["meeting_summary"]});
         async move { app.decide(body).await["obligations"].clone() }
     };
-    // `preferred` removes no mode: federated is decided, with the warning.
+    // `preferred` removes no mode: federated is decided, with the warning
+    // (and federated's own, of providers called directly).
     let warned = obligations("preferred", "federated").await;
-    assert_eq!(codes(&warned), ["residency_preference_unmet"]);
     assert_eq!(
-        warned[0]["message"],
+        codes(&warned),
+        ["outside_trust_boundary", "residency_preference_unmet"]
+    );
+    assert_eq!(
+        warned[1]["message"],
         "The tenant prefers in-region processing, but the decided mode may process data outside the region: choose a mode that keeps processing in region, or require it with residency `strict`."
     );
-    assert_eq!(warned[0]["kind"], "warning");
+    assert_eq!(warned[1]["kind"], "warning");
     // In-region processing meets the preference; `none` states none.
     assert!(codes(&obligations("preferred", "zm_plus").await).is_empty());
-    assert!(codes(&obligations("none", "federated").await).is_empty());
+    assert_eq!(
+        codes(&obligations("none", "federated").await),
+        ["outside_trust_boundary"]
+    );
     // Residency defaults to `preferred`.
     let default = app
         .decide(json!({"tenant": {"region": "US", "training_opt_out": true}, "features": ["meeting_summary"]}))
@@ -485,7 +543,7 @@ async fn preferred_residency_is_warned_when_processing_may_leave_the_region() {
     assert_eq!(default["mode"], "federated");
     assert_eq!(
         codes(&default["obligations"]),
-        ["residency_preference_unmet"]
+        ["outside_trust_boundary", "residency_preference_unmet"]
     );
 }
 

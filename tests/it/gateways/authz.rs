@@ -348,7 +348,7 @@ async fn an_unknown_tenant_needs_a_region_and_may_be_refused() {
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
         body["reasons"][0]["message"],
-        "no tenant id was sent, and only the tenant profiles of catalog `2026-11-24.2` are served"
+        "no tenant id was sent, and only the tenant profiles of catalog `2026-11-24.3` are served"
     );
     // Refusals are decisions of the audit trail: counted as denies under
     // no mode (the two above).
@@ -593,7 +593,7 @@ async fn answers_carry_cache_hints_keyed_on_the_normalised_request() {
     assert_eq!(header(&a, "cache-control"), "private, max-age=300");
     assert_eq!(header(&a, "x-accel-expires"), "300");
     let tag = header(&a, "etag");
-    assert!(tag.starts_with("W/\"2026-11-24.2-"), "{tag}");
+    assert!(tag.starts_with("W/\"2026-11-24.3-"), "{tag}");
     // The same request, spelled differently: the same tag.
     let b = ask(vec![
         ("x-ai-feature", " meeting_summary"),
