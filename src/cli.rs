@@ -524,7 +524,6 @@ fn write_stdout(command: &str, text: &str) -> bool {
     }
 }
 
-/// A plain HTTP/1.1 GET of `/readyz`, so the container image needs no curl.
 /// The address to reach a service listening on `addr` from this host: the
 /// loopback address of its family when it listens on every interface.
 fn loopback_if_unspecified(mut addr: std::net::SocketAddr) -> std::net::SocketAddr {
@@ -537,6 +536,7 @@ fn loopback_if_unspecified(mut addr: std::net::SocketAddr) -> std::net::SocketAd
     addr
 }
 
+/// A plain HTTP/1.1 GET of `/readyz`, so the container image needs no curl.
 fn healthcheck(url: &str) -> u8 {
     use std::io::Write;
     let Some(rest) = url.strip_prefix("http://") else {

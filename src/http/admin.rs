@@ -134,7 +134,7 @@ pub async fn reload(State(state): State<AppState>) -> Result<Json<ReloadBody>, P
     let worker = state.clone();
     let result = tokio::task::spawn_blocking(move || worker.reload(Trigger::Admin))
         .await
-        .map_err(|e| Problem::internal(format!("reload task failed: {e}")))?;
+        .map_err(|e| Problem::internal(format_args!("reload task failed: {e}")))?;
     match result {
         Ok(ReloadOutcome::Swapped { from, to }) => Ok(Json(ReloadBody {
             result: "reloaded",
@@ -204,7 +204,7 @@ pub async fn catalog_diff(
     // Compiling and deciding hundreds of scenarios twice is CPU work.
     let result = tokio::task::spawn_blocking(move || diff_upload(&in_force.catalog, &text))
         .await
-        .map_err(|e| Problem::internal(format!("diff task failed: {e}")))?;
+        .map_err(|e| Problem::internal(format_args!("diff task failed: {e}")))?;
     result.map(Json).map_err(|error| {
         Problem::about_body(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -13,9 +13,6 @@ use serde::Serialize;
 use super::LoadedCatalog;
 use super::error::Problem;
 
-/// The detail of a 500 whose cause is logged.
-pub const FAILED_TO_ANSWER: &str = "the service failed to answer; the cause is logged";
-
 /// Room for a typical answer.
 const ANSWER_CAPACITY: usize = 4096;
 
@@ -39,10 +36,8 @@ pub fn json_answer<T: Serialize>(
 /// The 500 problem, with the cause logged.
 pub fn serialised<T: Serialize>(body: &T) -> Result<Vec<u8>, Problem> {
     let mut bytes = Vec::with_capacity(ANSWER_CAPACITY);
-    serde_json::to_writer(&mut bytes, body).map_err(|error| {
-        tracing::error!(%error, "cannot serialise an answer");
-        Problem::internal(FAILED_TO_ANSWER)
-    })?;
+    serde_json::to_writer(&mut bytes, body)
+        .map_err(|error| Problem::internal(format_args!("cannot serialise an answer: {error}")))?;
     Ok(bytes)
 }
 

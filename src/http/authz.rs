@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::AppState;
-use super::answer::{FAILED_TO_ANSWER, serialised};
+use super::answer::serialised;
 use super::error::Problem;
 use super::front::RequestContext;
 use super::gateway::{GatewayAnswer, UnknownTenants, decide_for_gateway, etag};
@@ -281,7 +281,7 @@ pub fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -
                 Endpoint::Authz,
                 &loaded,
                 id.as_deref(),
-                feature,
+                std::iter::once(*feature),
                 &decision_id,
             );
             match serialised(&answer.body(catalog, decision_id.to_string())) {
@@ -303,11 +303,11 @@ pub fn answer(state: &AppState, context: &RequestContext, headers: &HeaderMap) -
         Some(route) => match heads.allowed(route) {
             Some(head) => head.clone(),
             None => {
-                tracing::error!(
-                    position = route.position,
-                    "no gateway headers for a route of the catalog in force"
-                );
-                return Problem::internal(FAILED_TO_ANSWER).into_response();
+                return Problem::internal(format_args!(
+                    "no gateway headers for route {} of the catalog in force",
+                    route.position
+                ))
+                .into_response();
             }
         },
         None => {

@@ -430,6 +430,15 @@ pub async fn search_action(
     );
     if unknown.refuse(catalog, &raw) {
         // Same refusal as an evaluation: no fall-through to defaults.
+        record_unknown_tenant(
+            &state,
+            &context,
+            Endpoint::AuthZen,
+            &loaded,
+            Some(&request.subject.id),
+            catalog.features.iter().map(|f| &f.id),
+            &decision_id,
+        );
         let body = ActionSearchResponse {
             results: Vec::new(),
             page: Page { next_token: "" },
@@ -599,7 +608,7 @@ fn evaluate<'c>(
             Endpoint::AuthZen,
             loaded,
             id.as_deref(),
-            feature,
+            std::iter::once(*feature),
             &decision_id,
         ),
     }

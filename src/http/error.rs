@@ -53,12 +53,15 @@ impl Problem {
 
     /// A 500: a bug or a failed task on the service's side, never bad
     /// input.
-    pub fn internal(detail: impl Into<String>) -> Problem {
+    /// A 500: `cause` is logged, and the body says only that it was. A
+    /// 5xx body is opaque, so a bug's text never reaches a client.
+    pub fn internal(cause: impl std::fmt::Display) -> Problem {
+        tracing::error!(%cause, "the service failed to answer");
         Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "Internal error",
-            detail,
+            FAILED_TO_ANSWER,
         )
     }
 
@@ -149,8 +152,11 @@ impl IntoResponse for Problem {
     }
 }
 
-/// Gives a problem body to error responses that have none, such as those
-/// of the router (404, 405) and of tower layers (408, 413).
+/// The detail of every 500, whose cause is logged.
+pub const FAILED_TO_ANSWER: &str = "the service failed to answer; the cause is logged";
+
+/// Gives a problem body to error responses that have none, such as the
+/// router's 404 and 405 and the front door's 408.
 pub fn problem_for_bare_errors(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error())
@@ -180,11 +186,7 @@ pub fn problem_for_bare_errors(response: Response) -> Response {
             "Service unavailable",
             "the service cannot answer now; retry later",
         ),
-        s if s.is_server_error() => (
-            "internal",
-            "Internal error",
-            "the service failed to answer; the cause is logged",
-        ),
+        s if s.is_server_error() => ("internal", "Internal error", FAILED_TO_ANSWER),
         _ => ("client-error", "Client error", "the request was refused"),
     };
     let mut problem = Problem::new(status, slug, title, detail).into_response();

@@ -110,6 +110,11 @@ tokio::task_local! {
 }
 
 impl RequestContext {
+    /// Microseconds since the request reached the front door.
+    pub fn latency_us(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
     /// The context of the request this task is handling, when the front
     /// door is handling one.
     pub fn current() -> Option<RequestContext> {
@@ -190,7 +195,7 @@ where
         method = %method,
         route,
         status = response.status().as_u16(),
-        latency_us = u64::try_from(context.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        latency_us = context.latency_us(),
         "answered"
     );
     response

@@ -105,7 +105,7 @@ pub fn record_decision(
         outcome: decision.outcome.as_str(),
         mode,
         catalog_version: &catalog.version,
-        latency_us: u64::try_from(context.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        latency_us: context.latency_us(),
     };
     let features = decision
         .features
@@ -123,16 +123,17 @@ pub fn record_decision(
 }
 
 /// Counts and logs a gateway's refusal of a tenant the catalog does not
-/// know, made before any decision: a deny under no mode, for `feature`,
-/// with the one reason [`UNKNOWN_TENANT`]. Its answer carries a decision
-/// id, so the audit trail has its line too.
-pub fn record_unknown_tenant(
+/// know, made before any decision: a deny under no mode, for `features`
+/// (the one asked for, or every feature for an action search), with the
+/// one reason [`UNKNOWN_TENANT`]. Its answer carries a decision id, so the
+/// audit trail has its line too.
+pub fn record_unknown_tenant<'a>(
     state: &AppState,
     context: &RequestContext,
     endpoint: Endpoint,
     loaded: &LoadedCatalog,
     tenant_id: Option<&str>,
-    feature: &Id,
+    features: impl Iterator<Item = &'a Id>,
     decision_id: &DecisionId,
 ) {
     let catalog = &loaded.catalog;
@@ -150,9 +151,8 @@ pub fn record_unknown_tenant(
         outcome: Outcome::Deny.as_str(),
         mode: None,
         catalog_version: &catalog.version,
-        latency_us: u64::try_from(context.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        latency_us: context.latency_us(),
     };
-    let features = std::iter::once(feature);
     if !decision_log::write(log.format, &line, features, std::iter::once(UNKNOWN_TENANT)) {
         state.metrics().decision_log_dropped();
     }

@@ -100,7 +100,6 @@ async fn parsed(request: reqwest::RequestBuilder) -> (u16, Value) {
     )
 }
 
-/// The feature entry of a decision.
 /// The value of one sample (`name{labels}`) in a metrics text, or 0 when
 /// absent.
 pub fn metric(text: &str, series: &str) -> f64 {
@@ -109,6 +108,7 @@ pub fn metric(text: &str, series: &str) -> f64 {
         .map_or(0.0, |v| v.trim().parse().unwrap())
 }
 
+/// The feature entry of a decision.
 pub fn feature<'a>(decision: &'a Value, id: &str) -> &'a Value {
     decision["features"]
         .as_array()

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{codes, settings, spawn_app, spawn_with};
+use crate::helpers::{codes, metric, settings, spawn_app, spawn_with};
 
 fn subject(id: &str) -> Value {
     json!({"type": "tenant", "id": id})
@@ -314,6 +314,10 @@ async fn action_search_lists_the_features_a_tenant_may_use() {
     assert!(names(&body).contains(&"web_search_answers".to_owned()));
     assert!(!names(&body).contains(&"custom_ai_companion".to_owned()));
 
+    // An unknown tenant is refused, and the refusal counted like any
+    // decision that carries a decision id.
+    let denies = r#"aipdp_decisions_total{endpoint="authzen",mode="none",outcome="deny"}"#;
+    let before = metric(&app.get_text("/metrics").await, denies);
     let (status, body) = app
         .post(
             "/access/v1/search/action",
@@ -323,6 +327,10 @@ async fn action_search_lists_the_features_a_tenant_may_use() {
     assert_eq!(status, 200);
     assert_eq!(body["results"], json!([]));
     assert_eq!(codes(&body["context"]["reasons"]), ["unknown_tenant"]);
+    assert_eq!(
+        metric(&app.get_text("/metrics").await, denies),
+        before + 1.0
+    );
 }
 
 #[tokio::test]
