@@ -32,7 +32,17 @@ impl Echo<'_> {
 
 impl std::fmt::Display for Echo<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.char_indices().nth(Echo::MAX_CHARS) {
+        Cut(self.0, Echo::MAX_CHARS).fmt(f)
+    }
+}
+
+/// Text cut to its first `.1` characters, with its length in bytes when
+/// cut: `abc... (200000 bytes)`.
+pub struct Cut<'a>(pub &'a str, pub usize);
+
+impl std::fmt::Display for Cut<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.char_indices().nth(self.1) {
             Some((cut, _)) => write!(f, "{}... ({} bytes)", &self.0[..cut], self.0.len()),
             None => f.write_str(self.0),
         }
@@ -45,7 +55,8 @@ impl CatalogError {
     pub const MAX_MESSAGE_CHARS: usize = 512;
 
     /// A TOML error of `text` on one line and of bounded size: the line and
-    /// column, the start of that line, and what is wrong. The parser's own
+    /// column, the 16 characters before the error and what follows them on
+    /// that line (cut as [`Echo`] cuts), and what is wrong. The parser's own
     /// error keeps a copy of the whole document and quotes the whole line,
     /// however long; this keeps neither.
     pub fn syntax(text: &str, error: &toml::de::Error) -> CatalogError {
@@ -72,10 +83,7 @@ impl CatalogError {
             )
         });
         let message = error.message().replace('\n', "; ");
-        let message = match message.char_indices().nth(Self::MAX_MESSAGE_CHARS) {
-            Some((cut, _)) => format!("{}... ({} bytes)", &message[..cut], message.len()),
-            None => message,
-        };
+        let message = Cut(&message, Self::MAX_MESSAGE_CHARS).to_string();
         CatalogError::Syntax { at, message }
     }
 }
@@ -155,4 +163,22 @@ pub enum LoadError {
         path: String,
         source: Box<CatalogError>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cut, Echo};
+
+    #[test]
+    fn long_text_is_cut_at_a_character_with_its_length() {
+        assert_eq!(Cut("abcdef", 3).to_string(), "abc... (6 bytes)");
+        assert_eq!(Cut("abc", 3).to_string(), "abc");
+        // Cut at characters, not bytes.
+        assert_eq!(Cut("ééé", 2).to_string(), "éé... (6 bytes)");
+        let long = "x".repeat(100);
+        assert_eq!(
+            Echo(&long).to_string(),
+            format!("{}... (100 bytes)", "x".repeat(Echo::MAX_CHARS))
+        );
+    }
 }
