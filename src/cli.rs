@@ -218,6 +218,10 @@ fn serve(
         return exit::USAGE;
     }
     let (flavour, mut builder) = runtime_builder();
+    let batch_writes = settings.batch_writes && flavour == "current_thread";
+    if batch_writes {
+        builder.on_thread_park(crate::http::batched::release_writes);
+    }
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -234,7 +238,7 @@ fn serve(
         let admin = !settings.tokens.admin.is_empty();
         let app = Application::build(settings, loaded).await?;
         let addr = app.local_addr()?;
-        tracing::info!(%addr, catalog_version = %version, catalog_source = %source, runtime = flavour, api_tokens, admin, "serving");
+        tracing::info!(%addr, catalog_version = %version, catalog_source = %source, runtime = flavour, batch_writes, api_tokens, admin, "serving");
         app.run_until_stopped(shutdown_signal()).await
     });
     match result {

@@ -36,6 +36,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower::{Service, ServiceExt};
 
+use super::batched::BatchedWrites;
+
 /// Timeouts of the accept loop.
 #[derive(Debug, Clone, Copy)]
 pub struct ServeTimeouts {
@@ -93,8 +95,10 @@ where
                 done.end();
                 response
             });
-        let connection =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = http.serve_connection(
+            TokioIo::new(BatchedWrites::new(stream)),
+            TowerToHyperService::new(service),
+        );
         let connection = graceful.watch(connection);
         let served = tokio::spawn(async move {
             if let Err(error) = connection.await {
