@@ -218,10 +218,7 @@ fn serve(
         return exit::USAGE;
     }
     let (flavour, mut builder) = runtime_builder();
-    let batch_writes = settings.batch_writes && flavour == "current_thread";
-    if batch_writes {
-        builder.on_thread_park(crate::http::batched::release_writes);
-    }
+    let batch_writes = settings.batch_writes;
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

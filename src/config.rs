@@ -18,8 +18,8 @@ pub struct Settings {
     /// Catalog file; `None` serves the built-in catalog.
     #[serde(deserialize_with = "empty_is_none")]
     pub catalog: Option<PathBuf>,
-    /// On one core, write the answers of one turn of the event loop
-    /// together (`http::batched`).
+    /// Write the answers of one turn of the event loop together
+    /// (`http::batched`).
     pub batch_writes: bool,
     pub limits: Limits,
     pub log: LogSettings,

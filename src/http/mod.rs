@@ -411,12 +411,13 @@ impl Application {
         if let Some(hangups) = self.hangups {
             reloaders.push(tokio::spawn(hangups));
         }
-        let timeouts = serve::ServeTimeouts {
+        let options = serve::ServeOptions {
             header_read: Duration::from_millis(settings.limits.header_read_timeout_ms),
             grace: Duration::from_millis(settings.shutdown.grace_period_ms),
+            batch_writes: settings.batch_writes,
         };
         let app = router(self.state);
-        let served = serve::serve(self.listener, app, timeouts, shutdown).await;
+        let served = serve::serve(self.listener, app, options, shutdown).await;
         decision_log::flush();
         for task in reloaders {
             task.abort();

@@ -38,13 +38,15 @@ use tower::{Service, ServiceExt};
 
 use super::batched::BatchedWrites;
 
-/// Timeouts of the accept loop.
+/// How the accept loop serves its connections.
 #[derive(Debug, Clone, Copy)]
-pub struct ServeTimeouts {
+pub struct ServeOptions {
     /// Longest a client may take to send its request line and headers.
     pub header_read: Duration,
     /// Longest in-flight requests get to finish after the stop signal.
     pub grace: Duration,
+    /// Write the answers of a turn together ([`super::batched`]).
+    pub batch_writes: bool,
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then drains.
@@ -55,7 +57,7 @@ pub struct ServeTimeouts {
 pub async fn serve<S>(
     listener: TcpListener,
     app: S,
-    timeouts: ServeTimeouts,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
 where
@@ -96,7 +98,7 @@ where
                 response
             });
         let connection = http.serve_connection(
-            TokioIo::new(BatchedWrites::new(stream)),
+            TokioIo::new(BatchedWrites::new(stream, options.batch_writes)),
             TowerToHyperService::new(service),
         );
         let connection = graceful.watch(connection);
@@ -105,7 +107,7 @@ where
                 tracing::debug!(%error, "connection ended with an error");
             }
         });
-        tokio::spawn(watch(served, activity, timeouts.header_read));
+        tokio::spawn(watch(served, activity, options.header_read));
     }
     drop(listener);
     tracing::info!(
@@ -114,8 +116,8 @@ where
     );
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("every in-flight request finished"),
-        () = tokio::time::sleep(timeouts.grace) => {
-            tracing::warn!(grace_ms = timeouts.grace.as_millis() as u64, "grace period over; closing the connections still open");
+        () = tokio::time::sleep(options.grace) => {
+            tracing::warn!(grace_ms = options.grace.as_millis() as u64, "grace period over; closing the connections still open");
         }
     }
     Ok(())
