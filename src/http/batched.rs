@@ -36,6 +36,8 @@ enum Turn {
     Yielded,
     /// Written through until the next request arrives.
     Released,
+    /// Every write goes out at once (`batch_writes = false`).
+    Unbatched,
 }
 
 /// A connection's socket whose answers wait for the end of the turn.
@@ -50,7 +52,7 @@ impl<T> BatchedWrites<T> {
     pub fn new(inner: T, batch: bool) -> Self {
         BatchedWrites {
             inner,
-            turn: if batch { Turn::Armed } else { Turn::Released },
+            turn: if batch { Turn::Armed } else { Turn::Unbatched },
         }
     }
 
@@ -58,7 +60,7 @@ impl<T> BatchedWrites<T> {
     /// yields once.
     fn poll_turn(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         match self.turn {
-            Turn::Released => Poll::Ready(()),
+            Turn::Released | Turn::Unbatched => Poll::Ready(()),
             Turn::Yielded => {
                 self.turn = Turn::Released;
                 Poll::Ready(())
@@ -186,6 +188,22 @@ mod tests {
     /// One poll of a write of one byte.
     async fn write_once(socket: &mut BatchedWrites<DuplexStream>) -> Poll<io::Result<usize>> {
         std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *socket).poll_write(cx, b"a"))).await
+    }
+
+    #[test]
+    fn unbatched_a_connection_never_yields_even_after_a_request() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let (near, mut far) = duplex(64);
+            let mut socket = BatchedWrites::new(near, false);
+            assert!(matches!(write_once(&mut socket).await, Poll::Ready(Ok(1))));
+            far.write_all(b"next request").await.expect("sent");
+            let mut request = [0; 12];
+            socket.read_exact(&mut request).await.expect("read");
+            assert!(matches!(write_once(&mut socket).await, Poll::Ready(Ok(1))));
+        });
     }
 
     #[test]
