@@ -15,7 +15,7 @@ mod admin;
 mod answer;
 pub mod authz;
 mod authzen;
-pub mod batched;
+mod batched;
 mod catalog;
 mod compare;
 mod decision_log;

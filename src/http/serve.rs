@@ -18,6 +18,9 @@
 //! request has started within the timeout of the connection opening or of
 //! its last answer. A request in flight is bounded by the request deadline
 //! instead.
+//!
+//! Each connection's socket writes its answers at the end of the
+//! runtime's turn, unless `batch_writes` is off ([`super::batched`]).
 
 use std::convert::Infallible;
 use std::future::Future;
