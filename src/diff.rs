@@ -24,7 +24,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::catalog::format::{RawCatalog, RawObligation, RawOffering, RawTenant};
-use crate::catalog::{Catalog, CatalogError, FeatureId, Processing, Residency};
+use crate::catalog::{Catalog, CatalogError, FeatureId, Residency};
 use crate::engine::{Decision, DecisionRequest, Outcome, decide, resolve_tenant};
 
 /// Everything that differs between two catalogs.
@@ -691,14 +691,7 @@ fn render_providers(offering: &RawOffering) -> String {
             if let Some(platform) = &p.platform {
                 let _ = write!(s, " on {platform}");
             }
-            let _ = write!(
-                s,
-                " ({}",
-                match p.processing {
-                    Processing::InRegion => "in_region",
-                    Processing::Global => "global",
-                }
-            );
+            let _ = write!(s, " ({}", p.processing.as_str());
             if let Some(only) = &p.only_features {
                 let _ = write!(s, ", only {}", only.join(" "));
             }
@@ -901,10 +894,7 @@ fn render_snapshot(catalog: &Catalog, d: &Decision<'_>, features: &[String]) -> 
             .map(|m| catalog.modes[m].id.to_string())
             .collect(),
         routes,
-        processing: d.mode.map(|_| match d.data_handling.processing {
-            Processing::InRegion => "in_region",
-            Processing::Global => "global",
-        }),
+        processing: d.mode.map(|_| d.data_handling.processing.as_str()),
         third_party: d.data_handling.third_party,
         obligations: d.obligations.iter().map(|o| o.code.to_string()).collect(),
     }

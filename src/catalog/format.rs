@@ -143,6 +143,16 @@ pub enum Processing {
     Global,
 }
 
+impl Processing {
+    /// The id answers and the catalog use: `in_region` or `global`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Processing::InRegion => "in_region",
+            Processing::Global => "global",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAddOn {
@@ -465,4 +475,19 @@ where
         }
     }
     deserializer.deserialize_option(OptionalObject(std::marker::PhantomData))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Processing;
+
+    #[test]
+    fn processing_ids_are_the_ones_serde_writes() {
+        for processing in [Processing::InRegion, Processing::Global] {
+            assert_eq!(
+                serde_json::to_value(processing).unwrap(),
+                processing.as_str()
+            );
+        }
+    }
 }

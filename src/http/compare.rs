@@ -15,7 +15,7 @@ use super::AppState;
 use super::decisions::JsonProblems;
 use super::error::{Problem, ValidJson};
 use crate::catalog::format::{RawDecisionRequest, RawTenant};
-use crate::catalog::{Catalog, Echo, FieldError, ModeId, Processing, list_ids};
+use crate::catalog::{Catalog, Echo, FieldError, ModeId, list_ids};
 use crate::engine::{
     CurrentMode, ModeChange, WhatIf, compare_decisions, current_mode, decide_under, resolve_request,
 };
@@ -332,13 +332,6 @@ fn column<'a>(
     }
 }
 
-fn processing(p: Processing) -> &'static str {
-    match p {
-        Processing::InRegion => "in_region",
-        Processing::Global => "global",
-    }
-}
-
 fn summary<'a>(
     catalog: &'a Catalog,
     what_if: &WhatIf<'a>,
@@ -399,8 +392,8 @@ fn summary<'a>(
             })
             .collect(),
         processing: change.processing.map(|(a, b)| ChangeBody {
-            from: processing(a),
-            to: processing(b),
+            from: a.as_str(),
+            to: b.as_str(),
         }),
         third_party: change.third_party.map(|(from, to)| ChangeBody { from, to }),
         obligations_added: codes(&change.obligations_added),

@@ -284,7 +284,7 @@ fn zero_padded(out: &mut Vec<u8>, mut value: u64, width: usize) {
 
 /// Days since 1970-01-01 as a (year, month, day) of the proleptic Gregorian
 /// calendar (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+pub(super) fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z - era * 146_097;

@@ -17,7 +17,7 @@ use std::fmt::{self, Write as _};
 use rustc_hash::FxHashMap;
 
 use super::{DataHandlingBody, DecisionId, OutcomeBody};
-use crate::catalog::{AnswerJson, Catalog, Id, ModeId, Processing};
+use crate::catalog::{AnswerJson, Catalog, Id, ModeId};
 use crate::engine::{Decision, FeatureOutcome, Reason};
 
 /// Room for a typical decision answer (five features with their routes).
@@ -212,13 +212,7 @@ impl Sentences {
 
 fn data_handling(o: &mut Vec<u8>, d: &DataHandlingBody) {
     o.extend_from_slice(b"{\"processing\":");
-    plain(
-        o,
-        match d.processing {
-            Processing::InRegion => "in_region",
-            Processing::Global => "global",
-        },
-    );
+    plain(o, d.processing.as_str());
     o.extend_from_slice(b",\"third_party\":");
     boolean(o, d.third_party);
     o.extend_from_slice(b",\"customer_content_training\":");
