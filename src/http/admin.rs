@@ -24,7 +24,7 @@ use crate::wire::ProblemBody;
 /// The refusals every admin endpoint can answer with (for the OpenAPI
 /// document; the guard in [`super::guard`] sends them).
 #[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
+#[expect(dead_code)]
 pub enum AdminProblems {
     /// No admin token.
     #[response(status = 401, content_type = "application/problem+json")]

@@ -95,7 +95,6 @@ pub const INVALID_REQUEST: &str = "invalid_request";
 
 /// Answers of the authoriser (for the OpenAPI document only).
 #[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
 pub enum AuthzResponses<'a> {
     /// Allowed. The route is in the headers `x-ai-mode`, `x-ai-provider`,
     /// `x-ai-model`, `x-ai-region`, `x-decision-id`, the fallback chain
@@ -206,7 +205,7 @@ pub async fn authorise_path(
 /// `read_headers`).
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header, rename_all = "kebab-case")]
-#[allow(dead_code)]
+#[expect(dead_code)]
 struct AuthzHeaders {
     /// Tenant id; a catalog profile when it names one.
     x_tenant_id: Option<String>,

@@ -65,7 +65,7 @@ pub struct Action {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     // Read so that AuthZEN callers may send it; nothing depends on it.
-    #[allow(dead_code)]
+    #[expect(dead_code)]
     pub properties: Option<Unused>,
 }
 
@@ -111,7 +111,7 @@ pub struct EvaluationRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     // Read so that AuthZEN callers may send it; nothing depends on it.
-    #[allow(dead_code)]
+    #[expect(dead_code)]
     pub context: Option<Unused>,
 }
 
@@ -143,7 +143,7 @@ pub struct EvaluationItem {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     // Read so that AuthZEN callers may send it; nothing depends on it.
-    #[allow(dead_code)]
+    #[expect(dead_code)]
     pub context: Option<Unused>,
 }
 
@@ -180,7 +180,7 @@ pub struct EvaluationsRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     // Read so that AuthZEN callers may send it; nothing depends on it.
-    #[allow(dead_code)]
+    #[expect(dead_code)]
     pub context: Option<Unused>,
     #[serde(default, deserialize_with = "objects")]
     pub evaluations: Vec<EvaluationItem>,
@@ -200,7 +200,7 @@ pub struct EvaluationsResponse<'a> {
 /// `evaluations`.
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
-#[allow(dead_code)]
+#[expect(dead_code)]
 enum EvaluationsAnswer<'a> {
     Batch(EvaluationsResponse<'a>),
     One(EvaluationResponse<'a>),
@@ -217,13 +217,13 @@ pub struct ActionSearchRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     // Read so that AuthZEN callers may send it; nothing depends on it.
-    #[allow(dead_code)]
+    #[expect(dead_code)]
     pub context: Option<Unused>,
     /// Accepted; every result fits in one page.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     // Read so that AuthZEN callers may send it; nothing depends on it.
-    #[allow(dead_code)]
+    #[expect(dead_code)]
     pub page: Option<Unused>,
 }
 

@@ -19,7 +19,7 @@ use crate::wire::{DecisionBody, ProblemBody, RouteDecisionBody, decision_json, r
 
 /// Problems a JSON endpoint can answer with (for the OpenAPI document only).
 #[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
+#[expect(dead_code)]
 pub enum JsonProblems {
     /// Malformed JSON, an unknown field, a wrong type or an unknown id.
     #[response(status = 400, content_type = "application/problem+json")]

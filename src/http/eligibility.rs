@@ -15,7 +15,7 @@ use crate::wire::{EligibilityBody, ModeEligibilityBody, ProblemBody};
 /// Query of the eligibility grid. Repeat a list parameter once per value.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
+#[expect(dead_code)]
 pub struct EligibilityQuery {
     /// Region code (`US`, `EU`, `SG`, ...).
     #[param(example = "EU")]
@@ -39,7 +39,7 @@ pub struct EligibilityQuery {
 
 /// Problems of a query endpoint.
 #[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
+#[expect(dead_code)]
 pub enum QueryProblems {
     /// A missing or unknown parameter, or an unknown id.
     #[response(status = 400, content_type = "application/problem+json")]
