@@ -135,11 +135,8 @@ mod tests {
     /// do in order: `decide N` when one answers, `wrote N` once its answer
     /// is written.
     fn three_answers(batch: bool) -> Vec<String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a runtime");
         let steps = Arc::new(Mutex::new(Vec::new()));
-        runtime.block_on(async {
+        on_one_thread(async {
             let mut clients = Vec::new();
             let tasks: Vec<_> = (0..3)
                 .map(|n| {
@@ -185,6 +182,21 @@ mod tests {
         );
     }
 
+    /// Runs `test` on a current-thread runtime, as the service on one core.
+    fn on_one_thread(test: impl Future<Output = ()>) {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime")
+            .block_on(test);
+    }
+
+    /// The client sends its next request, and `socket` reads it.
+    async fn next_request(socket: &mut BatchedWrites<DuplexStream>, client: &mut DuplexStream) {
+        client.write_all(b"next request").await.expect("sent");
+        let mut request = [0; 12];
+        socket.read_exact(&mut request).await.expect("read");
+    }
+
     /// One poll of a write of one byte.
     async fn write_once(socket: &mut BatchedWrites<DuplexStream>) -> Poll<io::Result<usize>> {
         std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *socket).poll_write(cx, b"a"))).await
@@ -192,35 +204,25 @@ mod tests {
 
     #[test]
     fn unbatched_a_connection_never_yields_even_after_a_request() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a runtime");
-        runtime.block_on(async {
+        on_one_thread(async {
             let (near, mut far) = duplex(64);
             let mut socket = BatchedWrites::new(near, false);
             assert!(matches!(write_once(&mut socket).await, Poll::Ready(Ok(1))));
-            far.write_all(b"next request").await.expect("sent");
-            let mut request = [0; 12];
-            socket.read_exact(&mut request).await.expect("read");
+            next_request(&mut socket, &mut far).await;
             assert!(matches!(write_once(&mut socket).await, Poll::Ready(Ok(1))));
         });
     }
 
     #[test]
     fn one_yield_per_answer_and_again_once_the_next_request_arrives() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a runtime");
-        runtime.block_on(async {
+        on_one_thread(async {
             let (near, mut far) = duplex(64);
             let mut socket = BatchedWrites::new(near, true);
             assert!(write_once(&mut socket).await.is_pending());
             assert!(matches!(write_once(&mut socket).await, Poll::Ready(Ok(1))));
             // The rest of the answer follows at once.
             assert!(matches!(write_once(&mut socket).await, Poll::Ready(Ok(1))));
-            far.write_all(b"next request").await.expect("sent");
-            let mut request = [0; 12];
-            socket.read_exact(&mut request).await.expect("read");
+            next_request(&mut socket, &mut far).await;
             assert!(write_once(&mut socket).await.is_pending());
         });
     }
