@@ -18,7 +18,7 @@ pub struct Settings {
     /// Catalog file; `None` serves the built-in catalog.
     #[serde(deserialize_with = "empty_is_none")]
     pub catalog: Option<PathBuf>,
-    /// Write the answers of one turn of the event loop together
+    /// Write the answers of requests that arrive together, together
     /// (`http::batched`).
     pub batch_writes: bool,
     pub limits: Limits,

@@ -19,8 +19,8 @@
 //! its last answer. A request in flight is bounded by the request deadline
 //! instead.
 //!
-//! Each connection's socket writes its answers at the end of the
-//! runtime's turn, unless `batch_writes` is off ([`super::batched`]).
+//! Each connection's answer waits for the other requests of the runtime's
+//! turn, unless `batch_writes` is off ([`super::batched`]).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -39,7 +39,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower::{Service, ServiceExt};
 
-use super::batched::BatchedWrites;
+use super::batched::{BatchedWrites, Waiting};
 
 /// How the accept loop serves its connections.
 #[derive(Debug, Clone, Copy)]
@@ -70,6 +70,7 @@ where
     let http = http1::Builder::new();
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let waiting = options.batch_writes.then(Waiting::default);
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -101,7 +102,7 @@ where
                 response
             });
         let connection = http.serve_connection(
-            TokioIo::new(BatchedWrites::new(stream, options.batch_writes)),
+            TokioIo::new(BatchedWrites::new(stream, waiting.clone())),
             TowerToHyperService::new(service),
         );
         let connection = graceful.watch(connection);
