@@ -71,6 +71,17 @@ impl Arrival {
     }
 }
 
+/// A connection closed while waiting leaves the count once nothing can
+/// wake it any more: its socket, and any waker of it the runtime still
+/// holds, are gone.
+impl Drop for Arrival {
+    fn drop(&mut self) {
+        if *self.counted.get_mut() {
+            self.waiting.0.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
 impl Wake for Arrival {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
@@ -157,14 +168,6 @@ impl<T> BatchedWrites<T> {
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
-        }
-    }
-}
-
-impl<T> Drop for BatchedWrites<T> {
-    fn drop(&mut self) {
-        if let Some(batch) = &self.batch {
-            batch.arrival.uncount();
         }
     }
 }
