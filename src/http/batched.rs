@@ -109,7 +109,8 @@ enum Turn {
     Released,
 }
 
-/// A batched connection's reading side.
+/// What a batched connection keeps: the waker its socket reads with, and
+/// where its answer stands.
 #[derive(Debug)]
 struct Batch {
     arrival: Arc<Arrival>,
