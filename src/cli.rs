@@ -218,7 +218,6 @@ fn serve(
         return exit::USAGE;
     }
     let (flavour, mut builder) = runtime_builder();
-    let batch_writes = settings.batch_writes;
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -233,6 +232,7 @@ fn serve(
         // operator should see an open API at start-up, not find it later.
         let api_tokens = !settings.tokens.api.is_empty();
         let admin = !settings.tokens.admin.is_empty();
+        let batch_writes = settings.batch_writes;
         let app = Application::build(settings, loaded).await?;
         let addr = app.local_addr()?;
         tracing::info!(%addr, catalog_version = %version, catalog_source = %source, runtime = flavour, batch_writes, api_tokens, admin, "serving");

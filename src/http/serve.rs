@@ -48,7 +48,8 @@ pub struct ServeOptions {
     pub header_read: Duration,
     /// Longest in-flight requests get to finish after the stop signal.
     pub grace: Duration,
-    /// Write the answers of a turn together ([`super::batched`]).
+    /// Hold an answer while other requests wait, so that answers go out
+    /// together ([`super::batched`]).
     pub batch_writes: bool,
 }
 
